@@ -3,15 +3,48 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const nodeBuiltins = ['fs', 'path', 'os', 'crypto', 'child_process', 'net', 'http', 'https', 'url', 'util', 'stream', 'worker_threads', 'process', 'timers'];
+const nodeBuiltins = [
+  'fs',
+  'path',
+  'os',
+  'crypto',
+  'child_process',
+  'net',
+  'http',
+  'https',
+  'url',
+  'util',
+  'stream',
+  'worker_threads',
+  'process',
+  'timers',
+];
 const noNodeBuiltins = {
   patterns: [
-    { group: nodeBuiltins.flatMap((m) => [m, `node:${m}`, `${m}/*`, `node:${m}/*`]), message: 'Deterministic code (plan/, workflows/) may not use Node built-ins.' },
+    {
+      group: nodeBuiltins.flatMap((m) => [m, `node:${m}`, `${m}/*`, `node:${m}/*`]),
+      message: 'Deterministic code (plan/, workflows/) may not use Node built-ins.',
+    },
   ],
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', '.venv/**', 'dsl/generated/**', 'vscode-extension/dist/**', 'coverage/**', '**/*.js', '!eslint.config.js', '!bin/*.js', '!bench/*.js'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'dist/**',
+      '.venv/**',
+      '**/.tmp/**',
+      '.switchyard/**',
+      'dsl/generated/**',
+      'vscode-extension/dist/**',
+      'coverage/**',
+      '**/*.js',
+      '!eslint.config.js',
+      '!bin/*.js',
+      '!bench/*.js',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -26,7 +59,11 @@ export default tseslint.config(
     files: ['plan/**/*.ts', 'workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', noNodeBuiltins],
-      'no-restricted-globals': ['error', { name: 'process', message: 'No process in deterministic code.' }, { name: 'setTimeout', message: 'Use workflow sleep.' }],
+      'no-restricted-globals': [
+        'error',
+        { name: 'process', message: 'No process in deterministic code.' },
+        { name: 'setTimeout', message: 'Use workflow sleep.' },
+      ],
       'no-restricted-properties': [
         'error',
         { object: 'Date', property: 'now', message: 'No clock in deterministic code.' },

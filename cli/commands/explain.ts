@@ -1,0 +1,162 @@
+import * as fs from 'node:fs';
+import { validateRequest } from '../../client/validate-request.js';
+import {
+  durationText,
+  formatDollars,
+  simulate,
+  worstCase,
+  type ChainEntry,
+  type Decision,
+  type InferenceRequest,
+  type Plan,
+} from '../../plan/index.js';
+import { CliError, parse } from '../args.js';
+import type { CommandResult } from '../main.js';
+import { compileFiles } from '../plans.js';
+
+export const explainUsage = `usage: switchyard explain FILE --request REQ.json|- [--format text|json]
+
+Shows the decision for one request (spec/API.md shape) without calling any model: the route and
+the condition that chose it, the candidate chain with its call options, what 'require' rules and
+guards removed and why, the budgets and rate limits that apply, the worst-case cost of each
+candidate, and what happens when every model answers.
+Exit status: 0 explained (whatever the decision), 1 errors in FILE or REQ.json, 2 usage.`;
+
+function readRequest(file: string): InferenceRequest {
+  let text: string;
+  try {
+    text = file === '-' ? fs.readFileSync(0, 'utf8') : fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new CliError(
+      'E-REQUEST-FILE',
+      code === 'ENOENT'
+        ? `no such file: ${file}`
+        : code === 'EISDIR'
+          ? `${file} is a directory, not a request`
+          : `cannot read ${file}: ${code ?? 'error'}`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new CliError(
+      'E-REQUEST-JSON',
+      `${file === '-' ? 'standard input' : file} is not valid JSON: ${(error as Error).message}`,
+    );
+  }
+  const request = validateRequest(json);
+  return { ...request, id: request.id ?? 'explain' };
+}
+
+function options(entry: ChainEntry): string {
+  const parts = [`timeout ${durationText(entry.timeoutMs)}`];
+  if (entry.retries > 0) parts.push(`retries ${entry.retries}`, `backoff ${durationText(entry.backoffMs)}`);
+  if (entry.maxTokens !== null) parts.push(`max-tokens ${entry.maxTokens}`);
+  return parts.join(', ');
+}
+
+export function renderDecision(plan: Plan, request: InferenceRequest, decision: Decision): string[] {
+  const lines: string[] = [];
+  const row = (label: string, text: string): void => {
+    lines.push(`${label.padEnd(10)} ${text}`);
+  };
+  row('request', `${request.id} → policy ${plan.name} (plan ${plan.hash.slice(0, 19)}…)`);
+  row('input', `${decision.inputTokens} tokens (estimated)`);
+  if (decision.route)
+    row(
+      'route',
+      `${decision.route}${decision.matched ? `  when ${decision.matched}` : decision.via === 'otherwise' ? '  (otherwise)' : ''}`,
+    );
+  else row('route', 'none matches');
+  if (decision.split) {
+    row(
+      'split',
+      `${decision.split.remaining.map((t) => `${t.model} ${t.weight}%`).join(', ')} → picked ${decision.split.picked ?? 'none'} (stable hash of the id)`,
+    );
+  }
+  decision.chain.forEach((entry, index) => {
+    const cost = worstCase(entry, decision.inputTokens);
+    const where = `${entry.provider}, ${entry.private ? 'private' : 'external'}`;
+    const when = entry.when ? ` when ${entry.when}` : '';
+    row(
+      index === 0 ? 'chain' : '',
+      `${index + 1}. ${entry.model} (${entry.role}${when}; ${where}; ${options(entry)}; worst case $${formatDollars(cost.nanos)})`,
+    );
+  });
+  for (const exclusion of decision.excluded)
+    row('excluded', `${exclusion.model} (${exclusion.role}): ${exclusion.reason} [${exclusion.rule}]`);
+  for (const guard of decision.guards) {
+    const what =
+      guard.action === 'redact'
+        ? `redacts ${guard.kinds?.join(', ')}`
+        : guard.action === 'check'
+          ? `checks ${guard.checks?.join(', ')} of answers`
+          : guard.action;
+    row(
+      'guard',
+      `${guard.guard} ${guard.phase}: ${what} → ${guard.outcome}${guard.models.length ? ` (${guard.models.join(', ')})` : ''}${guard.detail ? `: ${guard.detail}` : ''}`,
+    );
+  }
+  for (const budget of decision.governance.budgets) {
+    const scope =
+      budget.scope === 'policy' ? 'policy-wide' : `${budget.scope} ${budget.scopeValue ?? '(none)'}`;
+    row(
+      'budget',
+      `${budget.name} (${scope}): ${budget.limits.map((l) => (l.kind === 'money' ? `$${formatDollars(l.amount)}` : `${l.amount} tokens`) + ` per ${l.window}`).join(', ')}; on-exceed ${budget.onExceed.action}${budget.onExceed.action === 'downgrade' ? ` ${budget.onExceed.model}` : ''}`,
+    );
+  }
+  for (const limit of decision.governance.rateLimits) {
+    const scope = limit.scope === 'policy' ? 'policy-wide' : `${limit.scope} ${limit.scopeValue ?? '(none)'}`;
+    row(
+      'rate',
+      `${limit.name} (${scope}): ${limit.limits.map((l) => `${l.amount} ${l.kind} per ${l.window}`).join(', ')}; on-exceed ${limit.onExceed.action}${limit.onExceed.action === 'wait' ? ` ${durationText(limit.onExceed.maxWaitMs)}` : ''}`,
+    );
+  }
+  if (decision.deadlineMs !== null) row('deadline', durationText(decision.deadlineMs));
+  if (decision.status === 'rejected')
+    row('decision', `rejected: ${decision.reason}${decision.rule ? ` [${decision.rule}]` : ''}`);
+  return lines;
+}
+
+export async function explain(argv: string[]): Promise<CommandResult> {
+  const { values, positionals } = parse(
+    argv,
+    { request: { type: 'string', short: 'r' }, format: { type: 'string' } },
+    explainUsage,
+  );
+  if (values.help) return { stdout: explainUsage, exitCode: 0 };
+  if (positionals.length !== 1)
+    return { usage: `switchyard explain takes exactly one FILE\n${explainUsage}` };
+  if (typeof values.request !== 'string')
+    return {
+      usage: `switchyard explain needs --request REQ.json (or - for standard input)\n${explainUsage}`,
+    };
+  const format = (values.format as string | undefined) ?? 'text';
+  if (format !== 'text' && format !== 'json')
+    return { usage: `--format must be text or json, not '${format}'` };
+
+  const request = readRequest(values.request);
+  const compiled = await compileFiles(positionals);
+  if (compiled.errors.length > 0) return { stderr: compiled.errors.join('\n'), exitCode: 1 };
+  const plan = compiled.allPlans.get(request.policy);
+  if (!plan) {
+    const known = [...compiled.allPlans.keys()];
+    throw new CliError(
+      'E-REQUEST-POLICY',
+      `request ${request.id}: field 'policy' names '${request.policy}', but ${positionals[0]} ${known.length ? `declares ${known.join(', ')}` : 'declares no policy'}`,
+    );
+  }
+  const { decision, result } = simulate(plan, request);
+  if (format === 'json')
+    return { stdout: JSON.stringify({ decision, ifEveryModelAnswers: result }, null, 2), exitCode: 0 };
+
+  const lines = renderDecision(plan, request, decision);
+  if (decision.status !== 'rejected') {
+    lines.push(
+      `${'outcome'.padEnd(10)} if every model answers: ${result.status}${result.model ? ` by ${result.model}` : ''}${result.reason ? ` (${result.reason})` : ''}, ${result.attempts.length} attempt${result.attempts.length === 1 ? '' : 's'}`,
+    );
+  }
+  return { stdout: lines.join('\n'), exitCode: 0 };
+}

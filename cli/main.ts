@@ -1,0 +1,77 @@
+import { CliError, UsageError } from './args.js';
+import { check } from './commands/check.js';
+import { compile } from './commands/compile.js';
+import { explain } from './commands/explain.js';
+import { test } from './commands/test.js';
+import { SourceError } from '../dsl/workspace.js';
+import { InvalidRequest } from '../client/validate-request.js';
+
+/** What a command returns; `usage` means bad command-line words (exit 2). */
+export interface CommandResult {
+  stdout?: string;
+  stderr?: string;
+  exitCode?: number;
+  usage?: string;
+}
+
+type Command = (argv: string[]) => Promise<CommandResult>;
+
+const COMMANDS: Record<string, { run: Command; summary: string }> = {
+  check: { run: check, summary: 'parse, link and validate policy files' },
+  compile: { run: compile, summary: 'write the plan JSON of a policy' },
+  explain: { run: explain, summary: 'the decision for one request, without calling any model' },
+  test: { run: test, summary: "run the files' test blocks" },
+};
+
+export const USAGE = `usage: switchyard <command> [options]
+
+Commands:
+${Object.entries(COMMANDS)
+  .map(([name, { summary }]) => `  ${name.padEnd(9)} ${summary}`)
+  .join('\n')}
+
+Run 'switchyard <command> --help' for a command's options.`;
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-v') {
+    process.stdout.write('switchyard 0.1.0\n');
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`switchyard: unknown command '${name}'\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    const result = await command.run(rest);
+    if (result.usage !== undefined) {
+      process.stderr.write(`switchyard ${name}: ${result.usage}\n`);
+      return 2;
+    }
+    if (result.stdout) process.stdout.write(`${result.stdout}\n`);
+    if (result.stderr) process.stderr.write(`${result.stderr}\n`);
+    return result.exitCode ?? 0;
+  } catch (error) {
+    return report(name, error);
+  }
+}
+
+function report(name: string, error: unknown): number {
+  if (error instanceof UsageError) {
+    process.stderr.write(`switchyard ${name}: ${error.message}\n`);
+    return 2;
+  }
+  if (error instanceof SourceError || error instanceof CliError || error instanceof InvalidRequest) {
+    process.stderr.write(`switchyard ${name}: error ${error.code} ${error.message}\n`);
+    return error instanceof CliError ? error.exitCode : 1;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  process.stderr.write(`switchyard ${name}: internal error: ${message}\n`);
+  if (process.env.SWITCHYARD_DEBUG) process.stderr.write(`${(error as Error).stack}\n`);
+  return 1;
+}
