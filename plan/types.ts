@@ -16,7 +16,12 @@ export const PLAN_FORMAT = 'switchyard.plan/v1' as const;
 export type ProviderKind = 'ollama' | 'openai' | 'embedded';
 export type Mode = 'interactive' | 'batch';
 export type Classification = 'public' | 'internal' | 'confidential' | 'restricted';
-export const CLASSIFICATIONS: readonly Classification[] = ['public', 'internal', 'confidential', 'restricted'];
+export const CLASSIFICATIONS: readonly Classification[] = [
+  'public',
+  'internal',
+  'confidential',
+  'restricted',
+];
 export const MODES: readonly Mode[] = ['interactive', 'batch'];
 export type Scope = 'team' | 'app' | 'user' | 'policy';
 export type Window = 'minute' | 'hour' | 'day' | 'week' | 'month';
@@ -167,10 +172,7 @@ export interface BudgetLimit {
 }
 
 export type BudgetExceed =
-  | { action: 'reject' }
-  | { action: 'downgrade'; model: string }
-  | { action: 'wait' }
-  | { action: 'alert' };
+  { action: 'reject' } | { action: 'downgrade'; model: string } | { action: 'wait' } | { action: 'alert' };
 
 export interface BudgetPlan {
   name: string;
@@ -250,4 +252,39 @@ export interface InferenceRequest {
   temperature?: number;
   /** Overrides the estimate from `messages` (tests use `input.tokens 40k`). */
   inputTokens?: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tests (LANGUAGE.md §4) as the simulator runs them: compiled from `test` blocks by dsl/compiler.
+
+export type SimulatedAnswer = 'truncated' | 'empty' | 'invalid';
+
+export interface TestGiven {
+  /** `given M fails CODE|timeout`: every attempt on M fails with this HTTP status, or times out. */
+  failures: Record<string, number | 'timeout'>;
+  /** `given M answers truncated|empty|invalid`: M answers, and the answer is like this. */
+  answers: Record<string, SimulatedAnswer>;
+  /** `given spent B $X`: nano-dollars already spent in budget B for the request's scope value. */
+  spent: Record<string, number>;
+}
+
+export type TestExpectation =
+  /** `expect [route R] [model M] [attempts N]`: served; each part named is checked. */
+  | { kind: 'route-model'; route?: string; model?: string; attempts?: number }
+  /** `expect reject ["message"]`: refused before any attempt; the message, when given, is the reason. */
+  | { kind: 'reject'; message?: string }
+  /** `expect fail`: every attempt failed. */
+  | { kind: 'fail' };
+
+export interface TestCase {
+  /** The test's name as written (`test "NAME" for …`). */
+  name: string;
+  /** The `for` policy. */
+  policy: string;
+  /** The file that declares the test, and the 1-based line of `test`. */
+  file: string;
+  line: number;
+  request: InferenceRequest;
+  given: TestGiven;
+  expect: TestExpectation;
 }

@@ -1,0 +1,58 @@
+/**
+ * The plan room's public API: plan types, the pure evaluator (decide), the execution machine
+ * (start/next) and the simulator behind `switchyard test` and `explain`. Everything here is
+ * deterministic and free of Node built-ins: it runs inside Temporal's workflow sandbox.
+ */
+export * from './types.js';
+export * from './trace.js';
+export { canonicalJson } from './canonical.js';
+export { costNanos, formatDollars, parseDollars, NANOS_PER_DOLLAR } from './money.js';
+export {
+  estimateInputTokens,
+  inputTokensOf,
+  parseDuration,
+  tryParseDuration,
+  requestField,
+  viewRequest,
+  DEFAULT_MODE,
+  DEFAULT_CLASSIFICATION,
+  CHARS_PER_TOKEN,
+  TOKENS_PER_MESSAGE,
+} from './request.js';
+export type { RequestView } from './request.js';
+export {
+  evalCondition,
+  evalOutputCondition,
+  compileCondition,
+  conditionText,
+  valueText,
+  tokensText,
+  durationText,
+} from './conditions.js';
+export type { OutputFacts, CompiledCondition } from './conditions.js';
+export { hashId, pickWeighted } from './split.js';
+export { blockRegex } from './guards.js';
+export {
+  decide,
+  isPrivate,
+  scopeValueOf,
+  NO_ROUTE_MESSAGE,
+  DEFAULT_TIMEOUT_MS,
+  DEFAULT_BACKOFF_MS,
+} from './evaluator.js';
+export {
+  worstCase,
+  outputEstimate,
+  actualCost,
+  limitText,
+  exceededBudgetLimit,
+  exceededRateLimit,
+  WINDOW_MS,
+} from './governance.js';
+export type { BudgetUsage, RateLimitUsage, GovernanceSnapshot } from './governance.js';
+export { start, next, classifyStatus, backoffDelay } from './execution.js';
+export type { ExecState, Transition } from './execution.js';
+export { simulate, simulateDecision, simulatedResult, SIMULATED_ANSWER_TOKENS } from './simulate.js';
+export type { Simulation, SimulationGiven, SimulatedFailure, SimulatedError } from './simulate.js';
+export { runTest } from './testing.js';
+export type { TestOutcome, SimulatedTestCase } from './testing.js';
