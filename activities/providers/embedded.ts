@@ -1,0 +1,89 @@
+/**
+ * A GGUF model run inside the worker process (`kind embedded`). The model file is loaded once per
+ * path (llama-engine.ts); at most `provider.concurrency` generations run at once, the others wait
+ * in turn — the wait counts against the call's timeout.
+ */
+import path from 'node:path';
+import { LlamaEngine, type EngineStats } from './llama-engine.js';
+import { ProviderError } from './errors.js';
+import { runAttempt } from './attempt.js';
+import type { ProviderPlan } from '../../plan/types.js';
+import type { ChatAnswer, ChatCall, Provider } from './types.js';
+
+export interface EmbeddedProviderOptions {
+  /** The directory `provider.modelFile` is relative to (the policy file's directory). */
+  baseDir: string;
+  /**
+   * CPU threads per generation.
+   * @default 1
+   */
+  threads?: number;
+  /**
+   * Context window in tokens.
+   * @default the model's training context, at most 4096
+   */
+  contextSize?: number;
+}
+
+export class EmbeddedProvider implements Provider {
+  readonly modelPath: string;
+  private engine?: Promise<LlamaEngine>;
+  private readonly label: string;
+
+  constructor(
+    readonly plan: ProviderPlan,
+    private readonly options: EmbeddedProviderOptions,
+  ) {
+    if (!plan.modelFile) throw new Error(`provider ${plan.name}: kind embedded needs a model-file`);
+    this.modelPath = path.resolve(options.baseDir, plan.modelFile);
+    this.label = `embedded:${plan.modelFile}`;
+  }
+
+  /** Loads the model now rather than on the first call (a worker does this at start). */
+  open(): Promise<LlamaEngine> {
+    this.engine ??= LlamaEngine.open({
+      modelPath: this.modelPath,
+      concurrency: Math.max(1, this.plan.concurrency || 1),
+      threads: this.options.threads ?? 1,
+      ...(this.options.contextSize !== undefined ? { contextSize: this.options.contextSize } : {}),
+    }).catch((err: unknown) => {
+      this.engine = undefined;
+      const message = err instanceof Error ? err.message : String(err);
+      // A missing or unreadable model file will not fix itself on retry.
+      throw new ProviderError(
+        { errorClass: 'non-retryable', message: `cannot load ${this.plan.modelFile}: ${message}` },
+        { provider: this.plan.name, endpoint: this.label },
+      );
+    });
+    return this.engine;
+  }
+
+  async stats(): Promise<EngineStats> {
+    return (await this.open()).stats;
+  }
+
+  chat(call: ChatCall): Promise<ChatAnswer> {
+    return runAttempt({ call, endpoint: this.label, secrets: [] }, async (_endpoint, signal) => {
+      const engine = await this.open();
+      const generation = await engine.generate({
+        messages: call.messages,
+        ...(call.maxTokens !== undefined ? { maxTokens: call.maxTokens } : {}),
+        temperature: call.temperature ?? 0,
+        ...(call.stop ? { stop: call.stop } : {}),
+        signal,
+        onText: (_text, tokens) => call.onProgress?.(tokens),
+      });
+      return {
+        content: generation.text,
+        finishReason: generation.finishReason,
+        usage: { inputTokens: generation.promptTokens, outputTokens: generation.completionTokens },
+      };
+    });
+  }
+
+  async close(): Promise<void> {
+    const engine = this.engine;
+    this.engine = undefined;
+    if (engine) await (await engine.catch(() => undefined))?.close();
+  }
+}
