@@ -34,11 +34,14 @@ function route(policy: number, r: number, models: number): string {
   const a = (policy * 7 + r) % models;
   const b = (a + 1) % models;
   const c = (a + 2) % models;
-  return `  route r-${r} when capability == "chat" and team == "team-${r}" and mode == interactive {
+  const d = (a + 3) % models;
+  return `  // team-${r}: local pool first, two fallbacks
+  route r-${r} when capability == "chat" and team == "team-${r}" and mode == interactive {
     use m-${a} timeout 5s retries 2 backoff 200ms max-tokens 512
     escalate m-${b} when output.truncated or output.empty
     fallback m-${c} timeout 20s
-    deadline 120s
+    fallback m-${d} timeout 20s
+    deadline 180s
   }
 `;
 }
@@ -52,7 +55,7 @@ function policy(p: number, routes: number, models: number): string {
   budget monthly-${p} per team {
     limit $500 per month
     tokens 20M per day
-    on-exceed downgrade m-${p % models}
+    on-exceed downgrade m-0
   }
 
   rate-limit per team {
@@ -79,6 +82,15 @@ function policy(p: number, routes: number, models: number): string {
   }
 }
 `;
+  for (let r = 0; r < Math.min(routes, 10); r++) {
+    out += `
+test "team-${r} chats on its route" for p-${p} {
+  request { capability "chat" team "team-${r}" }
+  given m-${(p * 7 + r) % models} fails 503
+  expect route r-${r}
+}
+`;
+  }
   return out;
 }
 
@@ -123,7 +135,7 @@ export function generateSingleFile(file: string, targetLines = 50_000): number {
   for (let i = 0; i < providers; i++) text += provider(i) + '\n';
   for (let i = 0; i < models; i++) text += model(i, providers) + '\n';
   const used = text.split('\n').length;
-  const routes = Math.max(1, Math.floor((targetLines - used - 40) / 6));
+  const routes = Math.max(1, Math.floor((targetLines - used - 100) / 8));
   text += policy(0, routes, models);
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, text);

@@ -1,8 +1,4 @@
 import { CliError, UsageError } from './args.js';
-import { check } from './commands/check.js';
-import { compile } from './commands/compile.js';
-import { explain } from './commands/explain.js';
-import { test } from './commands/test.js';
 import { SourceError } from '../dsl/workspace.js';
 import { InvalidRequest } from '../client/validate-request.js';
 
@@ -16,11 +12,24 @@ export interface CommandResult {
 
 type Command = (argv: string[]) => Promise<CommandResult>;
 
-const COMMANDS: Record<string, { run: Command; summary: string }> = {
-  check: { run: check, summary: 'parse, link and validate policy files' },
-  compile: { run: compile, summary: 'write the plan JSON of a policy' },
-  explain: { run: explain, summary: 'the decision for one request, without calling any model' },
-  test: { run: test, summary: "run the files' test blocks" },
+// Commands load lazily: `check` must not pay for Temporal's or llama.cpp's modules at start-up.
+const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }> = {
+  check: {
+    load: async () => (await import('./commands/check.js')).check,
+    summary: 'parse, link and validate policy files',
+  },
+  compile: {
+    load: async () => (await import('./commands/compile.js')).compile,
+    summary: 'write the plan JSON of a policy',
+  },
+  explain: {
+    load: async () => (await import('./commands/explain.js')).explain,
+    summary: 'the decision for one request, without calling any model',
+  },
+  test: {
+    load: async () => (await import('./commands/test.js')).test,
+    summary: "run the files' test blocks",
+  },
 };
 
 export const USAGE = `usage: switchyard <command> [options]
@@ -48,7 +57,8 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const result = await command.run(rest);
+    const run = await command.load();
+    const result = await run(rest);
     if (result.usage !== undefined) {
       process.stderr.write(`switchyard ${name}: ${result.usage}\n`);
       return 2;
