@@ -9,7 +9,14 @@ import {
   type PartialLangiumCoreServices,
 } from 'langium';
 import { SwitchyardGeneratedModule, SwitchyardGeneratedSharedModule } from './generated/module.js';
-import { SwitchyardScopeProvider } from './scope-provider.js';
+import { SwitchyardScopeComputation, SwitchyardScopeProvider } from './scope-provider.js';
+import { SwitchyardDocumentValidator } from './validation/document-validator.js';
+import { createSwitchyardParser, SwitchyardLexer } from './validation/nesting-guard.js';
+import {
+  SwitchyardLexerErrorMessageProvider,
+  SwitchyardParserErrorMessageProvider,
+} from './validation/syntax-messages.js';
+import { SwitchyardTokenBuilder } from './validation/syntax-tokens.js';
 import { SwitchyardValidator, registerValidationChecks } from './validation/validator.js';
 import { SwitchyardValueConverter } from './value-converter.js';
 
@@ -26,22 +33,45 @@ export type SwitchyardServices = LangiumCoreServices & SwitchyardAddedServices;
 export const SwitchyardModule: Module<SwitchyardServices, PartialLangiumCoreServices & SwitchyardAddedServices> = {
   parser: {
     ValueConverter: () => new SwitchyardValueConverter(),
+    // Plain-language syntax errors, invalid-literal tokens and the condition nesting guard.
+    TokenBuilder: () => new SwitchyardTokenBuilder(),
+    Lexer: (services) => new SwitchyardLexer(services),
+    LangiumParser: (services) => createSwitchyardParser(services),
+    ParserErrorMessageProvider: () => new SwitchyardParserErrorMessageProvider(),
+    LexerErrorMessageProvider: () => new SwitchyardLexerErrorMessageProvider(),
   },
   references: {
     ScopeProvider: (services) => new SwitchyardScopeProvider(services),
+    ScopeComputation: (services) => new SwitchyardScopeComputation(services),
   },
   validation: {
+    DocumentValidator: (services) => new SwitchyardDocumentValidator(services),
     SwitchyardValidator: (services) => new SwitchyardValidator(services),
   },
 };
 
+/**
+ * A batch build (the CLI) never asks "where is this referenced?": skip indexing references, which
+ * only find-references and rename in the editor need.
+ */
+const BatchModule: Module<SwitchyardServices, PartialLangiumCoreServices> = {
+  workspace: {
+    ReferenceDescriptionProvider: () => ({ createDescriptions: async () => [] }),
+  },
+};
+
 /** Core (non-LSP) services: what `switchyard check|compile|test` use. */
-export function createSwitchyardServices(context: DefaultSharedCoreModuleContext): {
+export function createSwitchyardServices(
+  context: DefaultSharedCoreModuleContext,
+  options: { batch?: boolean } = {},
+): {
   shared: LangiumSharedCoreServices;
   Switchyard: SwitchyardServices;
 } {
   const shared = inject(createDefaultSharedCoreModule(context), SwitchyardGeneratedSharedModule);
-  const Switchyard = inject(createDefaultCoreModule({ shared }), SwitchyardGeneratedModule, SwitchyardModule);
+  const Switchyard = options.batch
+    ? inject(createDefaultCoreModule({ shared }), SwitchyardGeneratedModule, SwitchyardModule, BatchModule)
+    : inject(createDefaultCoreModule({ shared }), SwitchyardGeneratedModule, SwitchyardModule);
   shared.ServiceRegistry.register(Switchyard);
   registerValidationChecks(Switchyard);
   return { shared, Switchyard };

@@ -29,7 +29,7 @@ export interface LoadedWorkspace {
 let cached: ReturnType<typeof createSwitchyardServices> | undefined;
 
 function services(): ReturnType<typeof createSwitchyardServices> {
-  cached ??= createSwitchyardServices(NodeFileSystem);
+  cached ??= createSwitchyardServices(NodeFileSystem, { batch: true });
   return cached;
 }
 
@@ -80,7 +80,9 @@ export async function loadWorkspace(
 ): Promise<LoadedWorkspace> {
   const { shared, Switchyard } = services();
   const langiumDocuments = shared.workspace.LangiumDocuments;
-  for (const doc of [...langiumDocuments.all]) langiumDocuments.deleteDocument(doc.uri);
+  // Forget the previous load, index entries included (deleteDocument alone leaves them behind).
+  const previous = langiumDocuments.all.map((doc) => doc.uri).toArray();
+  if (previous.length > 0) await shared.workspace.DocumentBuilder.update([], previous);
 
   const files: string[] = [];
   for (const input of inputs) {

@@ -98,6 +98,10 @@ describe('canonical plans', () => {
       source.indexOf('  audit {'),
       source.indexOf('}', source.indexOf('  audit {')) + 2,
     );
+    const swappedAudit = auditBlock
+      .replace('    prompts hashed', '    retain 400 days\n    prompts hashed')
+      .replace(/\n\s*retain 400 days\n {2}\}/, '\n  }');
+    expect(swappedAudit).not.toBe(auditBlock);
     const text = source
       // budget items, route items, audit items in another order
       .replace(
@@ -110,16 +114,15 @@ describe('canonical plans', () => {
       )
       .replace('    fallback gpt-4o timeout 20s\n    deadline 8s\n', '    fallback gpt-4o timeout 20s\n')
       .replace('use gpt-4o timeout 60s retries 3', 'use gpt-4o retries 3 timeout 60s')
-      .replace('    prompts hashed', '    retain 400 days\n    prompts hashed')
-      .replace(/\n\s*retain 400 days\n {2}\}/, '\n  }')
-      // the audit block and `otherwise` moved to the top of the policy
+      // the audit block (its items swapped) and `otherwise` moved to the top of the policy
       .replace(auditBlock, '')
       .replace('  otherwise reject "no route serves this capability"\n', '')
       .replace(
         '  version 3\n',
-        `  otherwise reject "no route serves this capability"\n${auditBlock}  version 3\n`,
+        `  otherwise reject "no route serves this capability"\n${swappedAudit}  version 3\n`,
       );
     const catalogText = readFixture('catalog.policy')
+      .replace(/\n {2}private[^\n]*\n/, '\n')
       .replace('  kind ollama', '  private\n  kind ollama')
       .replace(
         '  name "gpt-4o-2024-08-06"\n  context 128k\n',

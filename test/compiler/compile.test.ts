@@ -159,9 +159,13 @@ describe('compile errors', () => {
   route r when true { use small }
 }`;
 
+  // The validator reports these first (SY093/SY094); the compiler checks again for a workspace
+  // loaded without validation, which is what these tests exercise.
+  const unvalidated = (file: string) => loadWorkspace([file], { validate: false });
+
   it('a missing schema file is an error at the path, with file, line and column', async () => {
     const file = policyFile(guardPolicy('schemas/none.json'));
-    const { plans, errors } = compileWorkspace(await loadWorkspace([file]));
+    const { plans, errors } = compileWorkspace(await unvalidated(file));
     expect(plans.size).toBe(0);
     const line = CATALOG.split('\n').length + 3;
     expect(errors).toEqual([
@@ -177,12 +181,12 @@ describe('compile errors', () => {
 
   it('a schema file that is not JSON, or not a schema, is an error', async () => {
     const bad = policyFile(guardPolicy('bad.json'), { 'bad.json': '{ "type": ' });
-    const { errors } = compileWorkspace(await loadWorkspace([bad]));
+    const { errors } = compileWorkspace(await unvalidated(bad));
     expect(errors.map((e) => [e.code, e.file])).toEqual([['E-SCHEMA-INVALID', bad]]);
     expect(errors[0]!.message).toMatch(/"bad\.json" is not valid JSON/);
 
     const list = policyFile(guardPolicy('list.json'), { 'list.json': '[1, 2]' });
-    expect(compileWorkspace(await loadWorkspace([list])).errors[0]).toMatchObject({
+    expect(compileWorkspace(await unvalidated(list)).errors[0]).toMatchObject({
       code: 'E-SCHEMA-INVALID',
       message: expect.stringContaining('not a JSON Schema') as string,
     });
@@ -262,5 +266,17 @@ describe('validatePlan', () => {
       '/hash: must match pattern "^sha256:[0-9a-f]{64}$"',
     ]);
     expect(validatePlan('plan').ok).toBe(false);
+  });
+});
+
+describe('validation comes first', () => {
+  it('a workspace with a missing schema is refused with the validator\'s code', async () => {
+    const file = policyFile(`policy p {
+  guard shape after all { schema "none.json" }
+  route r when true { use small }
+}`);
+    const { plans, errors } = compileWorkspace(await loadWorkspace([file]));
+    expect(plans.size).toBe(0);
+    expect(errors.map((e) => e.code)).toEqual(['SY093-schema-not-found']);
   });
 });

@@ -28,12 +28,75 @@ function rng(seed: number): () => number {
 }
 
 const FRAGMENTS = [
-  '{', '}', '(', ')', '[', ']', ',', '"', '/', '/*', '*/', '//', '\\', '$', '%', '.', '==', '<=', '>',
-  'and', 'or', 'not', 'in', 'true', 'route', 'use', 'split', 'fallback', 'escalate', 'when', 'deadline',
-  'policy', 'model', 'provider', 'budget', 'guard', 'before', 'after', 'require', 'private', 'otherwise',
-  'test', 'expect', 'given', 'request', 'output.truncated', 'capability', 'mode', 'classification',
-  '8k', '8K', '2backoff', '1.5s', '$0.0000000001', '100%', '0%', '999999999999999999999', '5ms', '/[a-z/',
-  '"unterminated', 'llama-8b', 'gpt-4o', 'team-monthly', 'triage', '\n', ' ', '\t', '\u00e9', '\u0000',
+  '{',
+  '}',
+  '(',
+  ')',
+  '[',
+  ']',
+  ',',
+  '"',
+  '/',
+  '/*',
+  '*/',
+  '//',
+  '\\',
+  '$',
+  '%',
+  '.',
+  '==',
+  '<=',
+  '>',
+  'and',
+  'or',
+  'not',
+  'in',
+  'true',
+  'route',
+  'use',
+  'split',
+  'fallback',
+  'escalate',
+  'when',
+  'deadline',
+  'policy',
+  'model',
+  'provider',
+  'budget',
+  'guard',
+  'before',
+  'after',
+  'require',
+  'private',
+  'otherwise',
+  'test',
+  'expect',
+  'given',
+  'request',
+  'output.truncated',
+  'capability',
+  'mode',
+  'classification',
+  '8k',
+  '8K',
+  '2backoff',
+  '1.5s',
+  '$0.0000000001',
+  '100%',
+  '0%',
+  '999999999999999999999',
+  '5ms',
+  '/[a-z/',
+  '"unterminated',
+  'llama-8b',
+  'gpt-4o',
+  'team-monthly',
+  'triage',
+  '\n',
+  ' ',
+  '\t',
+  '\u00e9',
+  '\u0000',
 ];
 
 function mutate(text: string, random: () => number): string {
@@ -86,48 +149,54 @@ describe('mutation fuzz of the examples', () => {
     text: fs.readFileSync(path.join(examples, name), 'utf8'),
   }));
 
-  it(`${RUNS} seeded mutants (seed ${SEED}) never crash, hang or lose positions`, { timeout: 600_000 }, async () => {
-    const random = rng(SEED);
-    let withErrors = 0;
-    let compiled = 0;
-    let slowest = 0;
-    for (let run = 0; run < RUNS; run++) {
-      const target = sources[run % sources.length]!;
-      const mutant = mutate(target.text, random);
-      const texts = new Map([[target.file, mutant]]);
-      const started = performance.now();
-      let failure: unknown;
-      try {
-        const ws = await loadWorkspace([target.file], { texts });
-        const diagnostics = ws.documents.flatMap((d) => d.diagnostics ?? []);
-        for (const d of diagnostics) {
-          expect(d.code, `run ${run}: diagnostic without code: ${d.message}`).toBeDefined();
-          expect(d.range.start.line).toBeGreaterThanOrEqual(0);
-          expect(d.message.length).toBeGreaterThan(0);
-        }
-        if (diagnostics.some((d) => d.severity === 1)) {
-          withErrors++;
-        } else {
-          const { plans, errors } = compileWorkspace(ws);
-          if (errors.length === 0) {
-            compiled++;
-            for (const testCase of compileTests(ws).tests) {
-              const plan = plans.get(testCase.policy);
-              if (plan) runTest(plan, testCase);
+  it(
+    `${RUNS} seeded mutants (seed ${SEED}) never crash, hang or lose positions`,
+    { timeout: 600_000 },
+    async () => {
+      const random = rng(SEED);
+      let withErrors = 0;
+      let compiled = 0;
+      let slowest = 0;
+      for (let run = 0; run < RUNS; run++) {
+        const target = sources[run % sources.length]!;
+        const mutant = mutate(target.text, random);
+        const texts = new Map([[target.file, mutant]]);
+        const started = performance.now();
+        let failure: unknown;
+        try {
+          const ws = await loadWorkspace([target.file], { texts });
+          const diagnostics = ws.documents.flatMap((d) => d.diagnostics ?? []);
+          for (const d of diagnostics) {
+            expect(d.code, `run ${run}: diagnostic without code: ${d.message}`).toBeDefined();
+            expect(d.range.start.line).toBeGreaterThanOrEqual(0);
+            expect(d.message.length).toBeGreaterThan(0);
+          }
+          if (diagnostics.some((d) => d.severity === 1)) {
+            withErrors++;
+          } else {
+            const { plans, errors } = compileWorkspace(ws);
+            if (errors.length === 0) {
+              compiled++;
+              for (const testCase of compileTests(ws).tests) {
+                const plan = plans.get(testCase.policy);
+                if (plan) runTest(plan, testCase);
+              }
             }
           }
+        } catch (error) {
+          failure = error;
         }
-      } catch (error) {
-        failure = error;
+        if (failure) {
+          throw new Error(
+            `run ${run} (FUZZ_SEED=${SEED}) threw on a mutant of ${path.basename(target.file)}: ${String(failure)}\n---\n${mutant.slice(0, 2000)}`,
+          );
+        }
+        slowest = Math.max(slowest, performance.now() - started);
       }
-      if (failure) {
-        throw new Error(`run ${run} (FUZZ_SEED=${SEED}) threw on a mutant of ${path.basename(target.file)}: ${String(failure)}\n---\n${mutant.slice(0, 2000)}`);
-      }
-      slowest = Math.max(slowest, performance.now() - started);
-    }
-    // The fuzzer must actually reach both sides: broken files and files that still compile.
-    expect(withErrors).toBeGreaterThan(RUNS / 4);
-    expect(compiled).toBeGreaterThan(0);
-    expect(slowest).toBeLessThan(5_000);
-  });
+      // The fuzzer must actually reach both sides: broken files and files that still compile.
+      expect(withErrors).toBeGreaterThan(RUNS / 4);
+      expect(compiled).toBeGreaterThan(0);
+      expect(slowest).toBeLessThan(5_000);
+    },
+  );
 });

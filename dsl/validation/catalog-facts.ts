@@ -1,0 +1,154 @@
+/**
+ * What the checks need to know about providers, models and literals, read from the AST (the
+ * validator cannot wait for the compiler's plan: it runs on files with errors).
+ */
+import type { AstNode } from 'langium';
+import {
+  type Model,
+  type Provider,
+  isApiKey,
+  isCapabilities,
+  isEndpoints,
+  isModelContext,
+  isModelFile,
+  isModelProvider,
+  isPriceItem,
+  isPrivateFlag,
+  isProviderKind,
+  isProviderTimeout,
+  isRegion,
+} from '../generated/ast.js';
+
+/** Default per-attempt timeout when neither the call nor the provider sets one (LANGUAGE.md §5). */
+export const DEFAULT_TIMEOUT_MS = 60_000;
+/** Default first backoff between retries; it doubles after each retry (LANGUAGE.md §3.2). */
+export const DEFAULT_BACKOFF_MS = 1_000;
+
+/** Money is exact to 1e-9 $: integer nano-dollars. */
+export const NANOS_PER_DOLLAR = 1_000_000_000n;
+export const MAX_MONEY_DECIMALS = 9;
+
+/** `"0.0025"` (the converted MONEY literal, without `$`) → 2_500_000n nano-dollars; undefined if inexact. */
+export function moneyToNanos(amount: string): bigint | undefined {
+  const match = /^([0-9]+)(?:\.([0-9]+))?$/.exec(amount);
+  if (!match) return undefined;
+  const decimals = match[2] ?? '';
+  if (decimals.length > MAX_MONEY_DECIMALS) return undefined;
+  return BigInt(match[1]!) * NANOS_PER_DOLLAR + BigInt(decimals.padEnd(MAX_MONEY_DECIMALS, '0') || '0');
+}
+
+/** `5000` → `5s`, `75600` → `75.6s`, `200` → `200ms`, `60000` → `60s`, `120000` → `2m`, `3600000` → `1h` (exact). */
+export function formatDuration(ms: number): string {
+  if (ms >= 3_600_000 && ms % 3_600_000 === 0) return `${ms / 3_600_000}h`;
+  if (ms >= 120_000 && ms % 60_000 === 0) return `${ms / 60_000}m`;
+  if (ms >= 1000) return `${ms / 1000}s`;
+  return `${ms}ms`;
+}
+
+/** `128000` → `128k`, `20000000` → `20M`, `512` → `512`. */
+export function formatTokens(tokens: number): string {
+  if (tokens >= 1_000_000 && tokens % 1_000_000 === 0) return `${tokens / 1_000_000}M`;
+  if (tokens >= 1000 && tokens % 1000 === 0) return `${tokens / 1000}k`;
+  return String(tokens);
+}
+
+function first<T extends AstNode>(
+  items: readonly AstNode[],
+  is: (node: unknown) => node is T,
+): T | undefined {
+  return items.find(is) as T | undefined;
+}
+
+export function providerOf(model: Model | undefined): Provider | undefined {
+  return model ? first(model.items, isModelProvider)?.provider?.ref : undefined;
+}
+
+export function providerKind(provider: Provider | undefined): string | undefined {
+  return provider ? first(provider.items, isProviderKind)?.kind : undefined;
+}
+
+/** `private`, or `kind embedded` (always private). */
+export function isPrivateProvider(provider: Provider): boolean {
+  return provider.items.some(isPrivateFlag) || providerKind(provider) === 'embedded';
+}
+
+export function providerRegion(provider: Provider): string | undefined {
+  return first(provider.items, isRegion)?.region;
+}
+
+export function providerTimeoutMs(provider: Provider | undefined): number | undefined {
+  return provider ? first(provider.items, isProviderTimeout)?.value : undefined;
+}
+
+export function providerEndpoints(provider: Provider): string[] {
+  return first(provider.items, isEndpoints)?.urls ?? [];
+}
+
+export function hasApiKey(provider: Provider): boolean {
+  return provider.items.some(isApiKey);
+}
+
+export function modelFile(provider: Provider): string | undefined {
+  return first(provider.items, isModelFile)?.path;
+}
+
+export function modelContext(model: Model): number | undefined {
+  return first(model.items, isModelContext)?.value;
+}
+
+/** The model's capabilities, or undefined when it declares none. */
+export function modelCapabilities(model: Model): string[] | undefined {
+  return first(model.items, isCapabilities)?.names;
+}
+
+export interface UnitPrice {
+  /** Nano-dollars per `per` tokens. */
+  nanos: bigint;
+  per: number;
+  /** As written, for messages: `$0.0025 per 1k`. */
+  text: string;
+}
+
+export interface ModelPrice {
+  input: UnitPrice;
+  output: UnitPrice;
+}
+
+const FREE: UnitPrice = { nanos: 0n, per: 1, text: '$0' };
+
+/** A model's price; a model without `price` (or a direction without one) costs $0. */
+export function modelPrice(model: Model): ModelPrice {
+  const price: ModelPrice = { input: FREE, output: FREE };
+  const item = first(model.items, isPriceItem);
+  for (const part of item?.parts ?? []) {
+    const nanos = moneyToNanos(part.amount);
+    if (nanos === undefined || !(part.per > 0)) continue;
+    price[part.direction] = { nanos, per: part.per, text: `$${part.amount} per ${formatTokens(part.per)}` };
+  }
+  return price;
+}
+
+/** Compares two unit prices per token, exactly: negative when a is cheaper. */
+export function comparePerToken(a: UnitPrice, b: UnitPrice): number {
+  const left = a.nanos * BigInt(b.per);
+  const right = b.nanos * BigInt(a.per);
+  return left < right ? -1 : left > right ? 1 : 0;
+}
+
+/** Is this host a loopback address (127.0.0.0/8, ::1, localhost)? */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (host === 'localhost' || host.endsWith('.localhost') || host === '::1') return true;
+  return /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** The http(s) URL an endpoint string denotes, or undefined. */
+export function parseEndpoint(text: string): URL | undefined {
+  try {
+    const url = new URL(text);
+    if ((url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '') return url;
+  } catch {
+    /* not a URL */
+  }
+  return undefined;
+}
