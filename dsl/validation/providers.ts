@@ -19,6 +19,7 @@ import {
 import type { SwitchyardServices } from '../switchyard-module.js';
 import {
   hasApiKey,
+  isPrivateProvider,
   isLoopbackHost,
   modelFile,
   parseEndpoint,
@@ -38,7 +39,9 @@ function checkKindNeeds(provider: Provider, accept: ValidationAcceptor): void {
       data: { code: IssueCodes.MissingModelFile, provider: provider.name },
     });
   }
-  if (kind === 'openai' && !hasApiKey(provider)) {
+  // LANGUAGE.md §3.3: an *external* openai provider needs a key; a private one (vLLM on our own
+  // hosts) may run without authentication. See docs/language.md.
+  if (kind === 'openai' && !hasApiKey(provider) && !isPrivateProvider(provider)) {
     const remote = providerEndpoints(provider).find((url) => {
       const parsed = parseEndpoint(url);
       return parsed !== undefined && !isLoopbackHost(parsed.hostname);
