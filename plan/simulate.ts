@@ -116,7 +116,9 @@ export function simulatedResult(
     if (spec.times === undefined || n <= spec.times)
       return simulatedError(step, spec.error, spec.retryAfterMs);
   }
-  const cap = step.maxTokens ?? step.estimate.outputTokens;
+  // A model with neither max-tokens nor context reserves 0 output tokens, but a simulated answer
+  // still says something: only `given M answers empty` makes it empty.
+  const cap = step.maxTokens ?? (step.estimate.outputTokens || SIMULATED_ANSWER_TOKENS);
   const normal = Math.min(cap, SIMULATED_ANSWER_TOKENS);
   const kind = given.answers?.[step.model];
   const tokens = kind === 'truncated' ? cap : kind === 'empty' ? 0 : normal;

@@ -243,6 +243,8 @@ class PolicyCompiler {
     for (const kind of guard.items.filter(ast.isRedact).flatMap((item) => item.kinds)) {
       if (!redact.includes(kind)) redact.push(kind);
     }
+    // The order of PII kinds means nothing: sort them so it does not change the hash.
+    redact.sort();
     const schema = first(guard.items, ast.isSchemaCheck);
     return {
       name: guard.name,

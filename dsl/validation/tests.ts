@@ -49,6 +49,18 @@ export function testChecks(): ValidationChecks<SwitchyardAstType> {
       if (!test.items.some(isExpect)) missing(accept, test, `${label} needs an expect`, 'expect');
     },
     TestRequest: (request, accept) => {
+      if (
+        !request.fields.some((f) => f.field && fieldName(f.field) === 'capability') &&
+        !hasSyntaxError(request)
+      ) {
+        missing(
+          accept,
+          request,
+          'a test request needs a capability, such as capability "chat"',
+          'capability',
+          'request',
+        );
+      }
       const seen = new Map<string, RequestField>();
       for (const field of request.fields) {
         if (!field.field) continue;

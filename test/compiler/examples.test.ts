@@ -105,7 +105,7 @@ describe('the support plan', () => {
         name: 'pii',
         phase: 'before',
         target: { kind: 'external' },
-        redact: ['email', 'phone', 'credit-card'],
+        redact: ['credit-card', 'email', 'phone'],
         blocks: [],
         maxInput: null,
         schema: null,

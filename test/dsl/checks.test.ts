@@ -277,7 +277,7 @@ describe('guards and literals', () => {
     const diags = await check(`
 model m { provider gpu-east name "m" context 8k name "n" capabilities chat price input $1 per 1k, input $2 per 1k }
 ${policy('  version 1\n  audit { prompts full retain 3 days prompts none }\n  audit { }\n  route a when true { use m deadline 50s deadline 60s }')}
-test "t" for p { request { team "a" team "b" } expect route a expect model m }
+test "t" for p { request { capability "chat" team "a" team "b" } expect route a expect model m }
 `);
     expect(diags.map((d) => `${at(d)} ${d.message}`)).toEqual([
       "SY031-repeated-item at 3:49 name may appear once in model 'm' (first at line 3)",
@@ -285,8 +285,8 @@ test "t" for p { request { team "a" team "b" } expect route a expect model m }
       'SY031-repeated-item at 6:38 prompts may appear once in audit (first at line 6)',
       "SY031-repeated-item at 7:3 audit may appear once in policy 'p' (first at line 6)",
       "SY031-repeated-item at 8:42 deadline may appear once in route 'a' (first at line 8)",
-      'SY031-repeated-item at 12:37 team may appear once in a request (first at line 12)',
-      'SY031-repeated-item at 12:63 expect may appear once in test "t" (first at line 12)',
+      'SY031-repeated-item at 12:55 team may appear once in a request (first at line 12)',
+      'SY031-repeated-item at 12:81 expect may appear once in test "t" (first at line 12)',
     ]);
   });
 });
