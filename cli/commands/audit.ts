@@ -1,0 +1,132 @@
+import type { AuditQuery, AuditRecord } from '../../store/types.js';
+import { parse } from '../args.js';
+import type { CommandResult } from '../main.js';
+import { asCliError, openForReading, parseTime } from './store-access.js';
+
+export const auditUsage = `usage: switchyard audit verify [--store URL] [--format text|json]
+       switchyard audit tail [-n N] [--store URL] [--format text|json]
+       switchyard audit query [--team T] [--app A] [--user U] [--policy P] [--model M]
+                              [--status served|rejected|failed] [--since TIME] [--until TIME]
+                              [--limit N] [--store URL] [--format text|json]
+
+Reads the audit trail: one record per request, each carrying the hash of the previous one.
+  verify  recomputes the whole chain; names the first broken record (exit 1)
+  tail    the last N records (default 20), oldest first
+  query   the most recent matching records (default limit 100), oldest first; --model matches the
+          model that answered or any attempted one; TIME is 2026-11-27, 2026-11-27T10:00:00Z, or a
+          duration ago (30m, 2h, 7d); --since is inclusive, --until exclusive
+The store is --store URL, else SWITCHYARD_STORE, else sqlite:.switchyard/state.db.
+Exit status: 0 done (verify: the chain is intact), 1 errors or a broken chain, 2 usage.`;
+
+const STATUSES = ['served', 'rejected', 'failed'] as const;
+
+function caller(r: AuditRecord): string {
+  return [r.caller.team, r.caller.app, r.caller.user].map((v) => v ?? '-').join('/');
+}
+
+export function auditLine(r: AuditRecord): string {
+  const models =
+    r.attempts.length > 0
+      ? `${r.model ?? '-'} (${r.attempts.length} attempt${r.attempts.length === 1 ? '' : 's'})`
+      : (r.model ?? '-');
+  const reason = r.reason ? `  "${r.reason}"` : '';
+  return `${r.time}  #${r.seq}  ${r.id}  ${r.status.padEnd(8)} ${caller(r)}  ${r.policy}/${r.route ?? '-'}  ${models}  $${r.cost}  ${r.hash.slice(0, 19)}…${reason}`;
+}
+
+function positiveInt(text: string | undefined, option: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  if (!/^[1-9]\d{0,6}$/.test(text)) throw new Error(`${option} ${text}: expected a positive number`);
+  return Number(text);
+}
+
+export async function audit(argv: string[]): Promise<CommandResult> {
+  const { values, positionals } = parse(
+    argv,
+    {
+      store: { type: 'string' },
+      format: { type: 'string' },
+      n: { type: 'string', short: 'n' },
+      team: { type: 'string' },
+      app: { type: 'string' },
+      user: { type: 'string' },
+      policy: { type: 'string' },
+      model: { type: 'string' },
+      status: { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      limit: { type: 'string' },
+    },
+    auditUsage,
+  );
+  if (values.help) return { stdout: auditUsage, exitCode: 0 };
+  const [sub, ...extra] = positionals;
+  if (sub === undefined || !['verify', 'tail', 'query'].includes(sub) || extra.length > 0) {
+    return { usage: `expected 'audit verify', 'audit tail' or 'audit query'\n${auditUsage}` };
+  }
+  const format = (values.format as string | undefined) ?? 'text';
+  if (format !== 'text' && format !== 'json') return { usage: `--format ${format}: expected text or json` };
+  const str = (name: string): string | undefined => values[name] as string | undefined;
+  const queryOnly = ['team', 'app', 'user', 'policy', 'model', 'status', 'since', 'until', 'limit'].filter(
+    (name) => values[name] !== undefined,
+  );
+  if (sub !== 'query' && queryOnly.length > 0) return { usage: `--${queryOnly[0]} is for 'audit query'` };
+  if (sub !== 'tail' && values.n !== undefined) return { usage: `-n is for 'audit tail'` };
+
+  let query: AuditQuery = {};
+  let n = 20;
+  try {
+    n = positiveInt(str('n'), '-n', 20);
+    if (sub === 'query') {
+      const status = str('status');
+      if (status !== undefined && !(STATUSES as readonly string[]).includes(status)) {
+        return { usage: `--status ${status}: expected served, rejected or failed` };
+      }
+      query = {
+        team: str('team'),
+        app: str('app'),
+        user: str('user'),
+        policy: str('policy'),
+        model: str('model'),
+        status: status as AuditQuery['status'],
+        since: str('since') === undefined ? undefined : parseTime(str('since')!, '--since'),
+        until: str('until') === undefined ? undefined : parseTime(str('until')!, '--until'),
+        limit: positiveInt(str('limit'), '--limit', 100),
+      };
+    }
+  } catch (error) {
+    if (error instanceof Error && !('code' in error)) return { usage: error.message };
+    throw error;
+  }
+
+  const store = await openForReading(str('store'));
+  try {
+    if (sub === 'verify') {
+      const result = await store.verifyAudit();
+      if (format === 'json') return { stdout: JSON.stringify(result, null, 2), exitCode: result.ok ? 0 : 1 };
+      if (result.ok) {
+        return {
+          stdout: `audit chain intact: ${result.count} record${result.count === 1 ? '' : 's'}, head ${result.head}`,
+          exitCode: 0,
+        };
+      }
+      const where =
+        result.broken.id === null
+          ? `at the chain head (#${result.broken.seq})`
+          : `at record #${result.broken.seq} (${result.broken.id})`;
+      return {
+        stderr: `error E-AUDIT-BROKEN audit chain broken ${where}: ${result.broken.reason} (${result.count} record${result.count === 1 ? '' : 's'} before it verified)`,
+        exitCode: 1,
+      };
+    }
+    const records = sub === 'tail' ? await store.tailAudit(n) : await store.queryAudit(query);
+    if (format === 'json') return { stdout: JSON.stringify(records, null, 2), exitCode: 0 };
+    return {
+      stdout: records.length === 0 ? 'no audit records' : records.map(auditLine).join('\n'),
+      exitCode: 0,
+    };
+  } catch (error) {
+    throw asCliError(error);
+  } finally {
+    await store.close();
+  }
+}

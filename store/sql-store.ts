@@ -1,0 +1,190 @@
+/** The `Store` interface over a SQL driver (SQLite or PostgreSQL): the logic is shared, see sql.ts. */
+import { appendTx, getTx, queryTx, tailTx, verifyTx } from './audit.js';
+import {
+  budgetDefinitionsTx,
+  budgetScopesTx,
+  checkAmount,
+  commitTx,
+  pruneTx,
+  recordBudgetsTx,
+  releaseTx,
+  reserveTx,
+  usageManyTx,
+  validateReservations,
+  windowUsage,
+} from './ledger.js';
+import { admitTx, rateUsageTx, validateUses } from './rate-limits.js';
+import { makeScrubber, scrubSecrets, secretsFromEnv } from './scrub.js';
+import { all, encodeScope, num, type Driver } from './sql.js';
+import {
+  DEFAULT_RESERVATION_TTL_MS,
+  type AdmitOutcome,
+  type AuditAppendOutcome,
+  type AuditInput,
+  type AuditQuery,
+  type AuditRecord,
+  type AuditVerifyOutcome,
+  type BudgetDefinition,
+  type BudgetLimits,
+  type LedgerReservation,
+  type LedgerWindow,
+  type RateLimitSpec,
+  type RateUse,
+  type RateWindowUsage,
+  type ReserveOutcome,
+  type SettleOutcome,
+  type Store,
+  type StoreOptions,
+  type WindowUsage,
+} from './types.js';
+
+const STATUSES = new Set(['served', 'rejected', 'failed']);
+
+export class SqlStore implements Store {
+  readonly kind: 'sqlite' | 'postgres';
+  private readonly scrub: (text: string) => string;
+
+  constructor(
+    private readonly driver: Driver,
+    readonly url: string,
+    options: StoreOptions = {},
+    extraSecrets: string[] = [],
+  ) {
+    this.kind = driver.kind;
+    this.scrub = makeScrubber([
+      ...secretsFromEnv(options.env ?? process.env),
+      ...(options.secrets ?? []),
+      ...extraSecrets,
+    ]);
+  }
+
+  async reserve(
+    reservations: LedgerReservation[],
+    limits: Record<string, BudgetLimits>,
+    now: number = Date.now(),
+    ttlMs: number = DEFAULT_RESERVATION_TTL_MS,
+  ): Promise<ReserveOutcome> {
+    validateReservations(reservations);
+    checkAmount('reserve: ttlMs', ttlMs);
+    return this.driver.transaction(() => reserveTx(reservations, limits, now, ttlMs), 'write');
+  }
+
+  async commit(
+    key: string,
+    actualNanos: number,
+    actualTokens: number,
+    now: number = Date.now(),
+  ): Promise<SettleOutcome> {
+    checkAmount(`commit ${key}: nanos`, actualNanos);
+    checkAmount(`commit ${key}: tokens`, actualTokens);
+    return this.driver.transaction(() => commitTx(key, actualNanos, actualTokens, now), 'write');
+  }
+
+  async release(key: string, now: number = Date.now()): Promise<SettleOutcome> {
+    return this.driver.transaction(() => releaseTx(key, now), 'write');
+  }
+
+  async usage(
+    budget: string,
+    scopeValue: string | null,
+    window: LedgerWindow,
+    now: number = Date.now(),
+  ): Promise<WindowUsage> {
+    return this.driver.transaction(() => windowUsage(budget, encodeScope(scopeValue), window, now), 'read');
+  }
+
+  async usageMany(
+    queries: { budget: string; scopeValue: string | null; windows: LedgerWindow[] }[],
+    now: number = Date.now(),
+  ): Promise<WindowUsage[][]> {
+    return this.driver.transaction(() => usageManyTx(queries, now), 'read');
+  }
+
+  async budgetScopes(): Promise<{ budget: string; scopeValue: string | null }[]> {
+    return this.driver.transaction(() => budgetScopesTx(), 'read');
+  }
+
+  async recordBudgets(
+    definitions: Omit<BudgetDefinition, 'updatedAt'>[],
+    now: number = Date.now(),
+  ): Promise<void> {
+    if (definitions.length === 0) return;
+    return this.driver.transaction(() => recordBudgetsTx(definitions, now), 'write');
+  }
+
+  async budgetDefinitions(): Promise<BudgetDefinition[]> {
+    return this.driver.transaction(() => budgetDefinitionsTx(), 'read');
+  }
+
+  async admit(
+    key: string,
+    uses: RateUse[],
+    limits: Record<string, RateLimitSpec[]>,
+    now: number = Date.now(),
+  ): Promise<AdmitOutcome> {
+    if (typeof key !== 'string' || key === '')
+      throw new TypeError('admit: a key (the request id) is required');
+    validateUses(uses);
+    return this.driver.transaction(() => admitTx(key, uses, limits, now), 'write');
+  }
+
+  async rateUsage(
+    rateLimit: string,
+    scopeValue: string | null,
+    window: LedgerWindow,
+    now: number = Date.now(),
+  ): Promise<RateWindowUsage> {
+    return this.driver.transaction(() => rateUsageTx(rateLimit, scopeValue, window, now), 'read');
+  }
+
+  async appendAudit(input: AuditInput, now: number = Date.now()): Promise<AuditAppendOutcome> {
+    const body = this.normalise(input, now);
+    return this.driver.transaction(() => appendTx(body), 'write');
+  }
+
+  async verifyAudit(): Promise<AuditVerifyOutcome> {
+    return this.driver.transaction(() => verifyTx(), 'read');
+  }
+
+  async queryAudit(query: AuditQuery): Promise<AuditRecord[]> {
+    return this.driver.transaction(() => queryTx(query), 'read');
+  }
+
+  async tailAudit(n: number): Promise<AuditRecord[]> {
+    return this.driver.transaction(() => tailTx(n), 'read');
+  }
+
+  async getAudit(id: string): Promise<AuditRecord | null> {
+    return this.driver.transaction(() => getTx(id), 'read');
+  }
+
+  async prune(before: number): Promise<{ reservations: number; admissions: number }> {
+    return this.driver.transaction(() => pruneTx(before), 'write');
+  }
+
+  async migrations(): Promise<{ version: number; name: string }[]> {
+    return this.driver.transaction(function* () {
+      const rows = yield* all<{ version: unknown; name: string }>(
+        'SELECT version, name FROM schema_migrations ORDER BY version',
+      );
+      return rows.map((row) => ({ version: num(row.version), name: row.name }));
+    }, 'read');
+  }
+
+  async close(): Promise<void> {
+    return this.driver.close();
+  }
+
+  /** Plain JSON (no `undefined`, no class instances), a time, and no secrets. */
+  private normalise(input: AuditInput, now: number): AuditInput & { time: string } {
+    if (typeof input?.id !== 'string' || input.id === '')
+      throw new TypeError('appendAudit: the record has no id');
+    if (!STATUSES.has(input.status))
+      throw new TypeError(`appendAudit: status ${String(input.status)} is not served|rejected|failed`);
+    if (!Array.isArray(input.attempts)) throw new TypeError('appendAudit: attempts must be an array');
+    const plain = JSON.parse(JSON.stringify(input)) as AuditInput;
+    const time = plain.time ?? new Date(now).toISOString();
+    // Deterministic: a retried append of the same request scrubs to the same id.
+    return scrubSecrets({ ...plain, time }, this.scrub);
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * The SQLite backend (better-sqlite3): one file, WAL journal, `synchronous = NORMAL` (durable across
+ * process crashes; `?synchronous=full` in the URL also survives power loss at some cost).
+ *
+ * Every write is one `BEGIN IMMEDIATE` transaction that runs start to end synchronously (sql.ts):
+ * writers from any number of connections and processes are serialised by SQLite's write lock, and
+ * a transaction never waits on the event loop while holding it. A connection that finds the lock
+ * taken waits up to `busy_timeout` (30 s) — blocking its thread, which is fine because transactions
+ * take microseconds. Reads are deferred transactions over one WAL snapshot.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import Database from 'better-sqlite3';
+import { StoreError } from './errors.js';
+import { CREATE_MIGRATIONS_TABLE, checksum, pending, type AppliedMigration } from './migrations/index.js';
+import { SqlStore } from './sql-store.js';
+import type { Driver, Op, Param, Tx } from './sql.js';
+import type { Store, StoreOptions } from './types.js';
+
+type Statement = Database.Statement<Param[], unknown>;
+
+class SqliteDriver implements Driver {
+  readonly kind = 'sqlite' as const;
+  private readonly statements = new Map<string, Statement>();
+  private readonly lockInsert: Statement;
+  private readonly write: Database.Transaction<(body: () => Tx<unknown>) => unknown>;
+
+  constructor(private readonly db: Database.Database) {
+    this.lockInsert = db.prepare<Param[], unknown>(
+      'INSERT INTO scope_locks (kind, name, scope_value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
+    );
+    this.write = db.transaction((body: () => Tx<unknown>) => this.drive(body()));
+  }
+
+  transaction<T>(body: () => Tx<T>, mode: 'read' | 'write'): Promise<T> {
+    try {
+      const result = mode === 'write' ? this.write.immediate(body) : this.write.deferred(body);
+      return Promise.resolve(result as T);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  private drive(tx: Tx<unknown>): unknown {
+    let input: unknown = undefined;
+    for (;;) {
+      const step = tx.next(input);
+      if (step.done) return step.value;
+      input = this.exec(step.value);
+    }
+  }
+
+  private exec(op: Op): unknown {
+    if (op.op === 'lock') {
+      for (const [name, scope] of op.keys) this.lockInsert.run(op.kind, name, scope);
+      return undefined;
+    }
+    let statement = this.statements.get(op.sql);
+    if (statement === undefined) {
+      statement = this.db.prepare<Param[], unknown>(op.sql);
+      this.statements.set(op.sql, statement);
+    }
+    switch (op.op) {
+      case 'all':
+        return statement.all(...op.params);
+      case 'get':
+        return statement.get(...op.params);
+      case 'run':
+        return statement.run(...op.params).changes;
+    }
+  }
+
+  close(): Promise<void> {
+    if (this.db.open) this.db.close();
+    return Promise.resolve();
+  }
+}
+
+/** `sqlite:PATH`, `sqlite://PATH`, `sqlite:///abs/path`, `sqlite::memory:`, each with an optional `?synchronous=…`. */
+export function parseSqliteUrl(url: string): { file: string; synchronous: string } {
+  let rest = url.replace(/^sqlite:/i, '');
+  if (rest.startsWith('//')) rest = rest.slice(2);
+  let synchronous = 'NORMAL';
+  const q = rest.indexOf('?');
+  if (q >= 0) {
+    const params = new URLSearchParams(rest.slice(q + 1));
+    rest = rest.slice(0, q);
+    const sync = params.get('synchronous');
+    if (sync !== null) {
+      if (!/^(off|normal|full|extra)$/i.test(sync)) {
+        throw new StoreError('E-STORE-URL', `synchronous=${sync}: expected off, normal, full or extra`);
+      }
+      synchronous = sync.toUpperCase();
+    }
+  }
+  if (rest === '') throw new StoreError('E-STORE-URL', `${url}: no file (expected sqlite:PATH)`);
+  return { file: rest, synchronous };
+}
+
+export function openSqlite(url: string, options: StoreOptions = {}): Store {
+  const { file, synchronous } = parseSqliteUrl(url);
+  const memory = file === ':memory:';
+  const resolved = memory ? file : path.resolve(file);
+  if (!memory) {
+    if (options.create === false && !fs.existsSync(resolved)) {
+      throw new StoreError(
+        'E-STORE-MISSING',
+        `no store at ${file} (set SWITCHYARD_STORE to the store in use)`,
+      );
+    }
+    try {
+      fs.mkdirSync(path.dirname(resolved), { recursive: true });
+    } catch (error) {
+      throw new StoreError(
+        'E-STORE-OPEN',
+        `cannot create the directory of ${file}: ${(error as Error).message}`,
+      );
+    }
+  }
+  let db: Database.Database;
+  try {
+    db = new Database(resolved, { fileMustExist: options.create === false && !memory });
+    db.pragma('journal_mode = WAL');
+    db.pragma(`synchronous = ${synchronous}`);
+    db.pragma('busy_timeout = 30000');
+  } catch (error) {
+    throw new StoreError('E-STORE-OPEN', `cannot open the SQLite store ${file}: ${(error as Error).message}`);
+  }
+  try {
+    migrate(db);
+  } catch (error) {
+    db.close();
+    if (error instanceof StoreError) throw error;
+    throw new StoreError(
+      'E-STORE-SCHEMA',
+      `cannot migrate the SQLite store ${file}: ${(error as Error).message}`,
+    );
+  }
+  return new SqlStore(new SqliteDriver(db), `sqlite:${file}`, options);
+}
+
+function migrate(db: Database.Database): void {
+  const apply = db.transaction(() => {
+    db.exec(CREATE_MIGRATIONS_TABLE);
+    const applied = db
+      .prepare('SELECT version, name, checksum FROM schema_migrations ORDER BY version')
+      .all() as AppliedMigration[];
+    const todo = pending(applied, 'sqlite', (message) => new StoreError('E-STORE-SCHEMA', message));
+    const record = db.prepare(
+      'INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (?, ?, ?, ?)',
+    );
+    for (const migration of todo) {
+      db.exec(migration.sqlite);
+      record.run(migration.version, migration.name, checksum(migration, 'sqlite'), new Date().toISOString());
+    }
+  });
+  apply.immediate();
+}
