@@ -65,6 +65,8 @@ export interface FaultSpec {
   drop?: 'before-response' | 'mid-stream';
   /** Answer with the API's context-length error. */
   contextLength?: boolean;
+  /** Answer with no content at all (finish reason `stop`, 0 completion tokens). */
+  empty?: boolean;
 }
 
 export class Faults {
@@ -348,22 +350,24 @@ async function chat(
   let streamed = 0;
   let generation: Generation;
   try {
-    generation = await ctx.engine.generate({
-      messages: job.messages,
-      ...(maxTokens !== undefined && Number.isFinite(maxTokens) ? { maxTokens } : {}),
-      temperature: job.temperature,
-      ...(job.seed !== undefined ? { seed: job.seed } : {}),
-      stop: job.stop,
-      signal: gone.signal,
-      onText: (text) => {
-        stream?.text(text);
-        streamed++;
-        if (fault?.drop === 'mid-stream' && streamed === 3) {
-          req.socket.destroy();
-          gone.abort(new Error('connection dropped by fault'));
-        }
-      },
-    });
+    generation = fault?.empty
+      ? { text: '', finishReason: 'stop', promptTokens, completionTokens: 0 }
+      : await ctx.engine.generate({
+          messages: job.messages,
+          ...(maxTokens !== undefined && Number.isFinite(maxTokens) ? { maxTokens } : {}),
+          temperature: job.temperature,
+          ...(job.seed !== undefined ? { seed: job.seed } : {}),
+          stop: job.stop,
+          signal: gone.signal,
+          onText: (text) => {
+            stream?.text(text);
+            streamed++;
+            if (fault?.drop === 'mid-stream' && streamed === 3) {
+              req.socket.destroy();
+              gone.abort(new Error('connection dropped by fault'));
+            }
+          },
+        });
   } catch (err) {
     if (gone.signal.aborted) return;
     if (err instanceof ContextLengthError) {

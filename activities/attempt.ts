@@ -1,0 +1,152 @@
+/**
+ * The `attempt` activity: one call to one model, on the provider's task queue
+ * (ARCHITECTURE.md decisions 3 and 4).
+ *
+ * - The input names the plan (by hash) and the model; the worker's registry supplies the model and
+ *   provider definitions, so no plan travels through history.
+ * - The provider is built once per definition (activities/providers/), with its own retries off.
+ * - The call is bounded by the attempt's timeout, cancelled with the activity (the activity's
+ *   cancellation signal), and heartbeats: on a timer (a dead worker is noticed by the heartbeat
+ *   timeout, and cancellation reaches a call that is still waiting for its first token) and as
+ *   tokens stream in.
+ * - Provider errors are classified once and **returned** as results (`kind: 'error'`), not thrown:
+ *   the execution machine decides what they mean. The activity throws only when the attempt cannot
+ *   run here (the plan is not loaded on this worker: retryable, another worker may have it) or was
+ *   cancelled.
+ * - Messages carry no secrets: provider errors are scrubbed by `classifyError`.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { AnswerOutput, AttemptResult, Message } from '../plan/index.js';
+import {
+  classifyError,
+  createProvider,
+  ProviderError,
+  type CreateProviderOptions,
+} from './providers/index.js';
+import type { PlanLookup } from './plans.js';
+
+/** Answers longer than this (UTF-8 bytes) are cut to it, and marked `contentTruncated`. */
+export const MAX_CONTENT_BYTES = 200 * 1024;
+
+/** Mirrors `AttemptInput` of workflows/contract.ts (checked in worker/worker.ts). */
+export interface AttemptActivityInput {
+  requestId: string;
+  attempt: number;
+  planHash: string;
+  model: string;
+  messages: Message[];
+  maxTokens: number | null;
+  temperature?: number;
+  timeoutMs: number;
+}
+
+export interface AttemptOutput extends AnswerOutput {
+  content: string;
+  finishReason: string;
+  /** The content was longer than {@link MAX_CONTENT_BYTES} and was cut (payloads stay small). */
+  contentTruncated?: boolean;
+}
+
+export interface AttemptActivityOptions {
+  plans: PlanLookup;
+  /** Passed to `createProvider` (stream, endpoint pool, env, threads …); `baseDir` comes from the plan. */
+  providers?: Omit<CreateProviderOptions, 'baseDir'>;
+  /** @default MAX_CONTENT_BYTES */
+  maxContentBytes?: number;
+}
+
+export function createAttemptActivities(options: AttemptActivityOptions) {
+  const maxContentBytes = options.maxContentBytes ?? MAX_CONTENT_BYTES;
+  return {
+    async attempt(input: AttemptActivityInput): Promise<AttemptResult> {
+      const ctx = Context.current();
+      const loaded = options.plans.byHash(input.planHash);
+      const model = loaded?.plan.models[input.model];
+      const providerPlan = model ? loaded?.plan.providers[model.provider] : undefined;
+      if (loaded === undefined || model === undefined || providerPlan === undefined) {
+        const what =
+          loaded === undefined ? `plan ${input.planHash}` : `model ${input.model} of plan ${input.planHash}`;
+        throw ApplicationFailure.retryable(`${what} is not loaded on this worker`, 'PlanNotLoaded');
+      }
+
+      let tokens = 0;
+      let lastBeat = 0;
+      const beat = () => {
+        lastBeat = performance.now();
+        ctx.heartbeat({ tokens });
+      };
+      const interval = Math.max(200, Math.floor((ctx.info.heartbeatTimeoutMs ?? 15_000) / 3));
+      const timer = setInterval(beat, interval);
+      beat();
+      const started = performance.now();
+      try {
+        const provider = createProvider(providerPlan, { ...options.providers, baseDir: loaded.baseDir });
+        const answer = await provider.chat({
+          model,
+          provider: providerPlan,
+          messages: input.messages,
+          ...(input.maxTokens !== null ? { maxTokens: input.maxTokens } : {}),
+          ...(input.temperature !== undefined ? { temperature: input.temperature } : {}),
+          timeoutMs: input.timeoutMs,
+          signal: ctx.cancellationSignal,
+          onProgress: (n) => {
+            tokens = n;
+            if (performance.now() - lastBeat >= interval) beat();
+          },
+        });
+        const output: AttemptOutput = {
+          truncated: answer.finishReason === 'length',
+          empty: answer.content.trim() === '',
+          // `after` guards (output.invalid) come with the governance issue.
+          invalid: false,
+          tokens: answer.usage.outputTokens,
+          content: answer.content,
+          finishReason: answer.finishReason,
+        };
+        if (Buffer.byteLength(answer.content, 'utf8') > maxContentBytes) {
+          output.content = cutUtf8(answer.content, maxContentBytes);
+          output.contentTruncated = true;
+        }
+        return {
+          kind: 'answered',
+          output,
+          usage: { inputTokens: answer.usage.inputTokens, outputTokens: answer.usage.outputTokens },
+          ms: answer.ms,
+          endpoint: answer.endpoint,
+        };
+      } catch (err) {
+        // Cancellation (the workflow was cancelled, the worker is shutting down) is not a provider
+        // failure: rethrow it as is, Temporal knows what to do.
+        if (ctx.cancellationSignal.aborted) throw err;
+        const classified = err instanceof ProviderError ? err : classifyError(err);
+        const result: AttemptResult = {
+          kind: 'error',
+          errorClass: classified.errorClass,
+          message: classified.message,
+          ms:
+            err instanceof ProviderError && err.ms !== undefined
+              ? err.ms
+              : Math.round(performance.now() - started),
+        };
+        if (classified.status !== undefined) result.status = classified.status;
+        if (classified.retryAfterMs !== undefined) result.retryAfterMs = classified.retryAfterMs;
+        const endpoint = err instanceof ProviderError ? err.endpoint : undefined;
+        if (endpoint !== undefined) result.endpoint = endpoint;
+        return result;
+      } finally {
+        clearInterval(timer);
+      }
+    },
+  };
+}
+
+export type AttemptActivityImplementations = ReturnType<typeof createAttemptActivities>;
+
+/** The longest prefix of `text` that fits in `maxBytes` UTF-8 bytes, without a broken character. */
+function cutUtf8(text: string, maxBytes: number): string {
+  return Buffer.from(text, 'utf8')
+    .subarray(0, maxBytes)
+    .toString('utf8')
+    .replace(/\uFFFD+$/, '');
+}

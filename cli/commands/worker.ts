@@ -1,0 +1,129 @@
+import type { NativeConnection } from '@temporalio/worker';
+import { PlanRegistry, PolicyErrors } from '../../worker/registry.js';
+import { installRuntime, QueueError, startWorkers, type WorkersHandle } from '../../worker/worker.js';
+import type { SwitchyardConfig } from '../../worker/config.js';
+import { CliError, parse } from '../args.js';
+import type { CommandResult } from '../main.js';
+import { CONNECTION_OPTIONS, CONNECTION_USAGE, configFrom, connectWorker, untilSignal } from '../temporal.js';
+
+export const workerUsage = `usage: switchyard worker --policies DIR [--queues Q1,Q2] [--no-watch] [--address A] [--namespace N]
+
+Compiles and validates every policy in DIR (refuses to start on errors, printing them), then polls
+Temporal: the workflow task queue (requests and their decisions) and one task queue per provider
+found in the plans, each running at most that provider's concurrency × endpoints attempts at once.
+Watches DIR: new requests use the new plans, running ones keep theirs. Ctrl-C stops gracefully.
+
+  --policies DIR     the policies (or 'policies:' in switchyard.yaml)
+  --queues Q1,Q2     poll only these task queues, e.g. a GPU host's provider queue; add the
+                     workflow task queue (switchyard) to run requests here too
+  --no-watch         do not recompile when DIR changes
+
+${CONNECTION_USAGE}`;
+
+export async function worker(argv: string[]): Promise<CommandResult> {
+  const { values, positionals } = parse(
+    argv,
+    {
+      policies: { type: 'string' },
+      queues: { type: 'string' },
+      'no-watch': { type: 'boolean' },
+      ...CONNECTION_OPTIONS,
+    },
+    workerUsage,
+  );
+  if (values.help) return { stdout: workerUsage, exitCode: 0 };
+  if (positionals.length > 0) return { usage: `unexpected argument '${positionals[0]}'\n${workerUsage}` };
+  const queues =
+    typeof values.queues === 'string'
+      ? values.queues
+          .split(',')
+          .map((q) => q.trim())
+          .filter((q) => q !== '')
+      : undefined;
+  const config = configFrom(values, {
+    ...(typeof values.policies === 'string' ? { policies: values.policies } : {}),
+    ...(queues ? { queues } : {}),
+  });
+  if (config.policies === undefined) {
+    return {
+      usage: `switchyard worker needs --policies DIR (or 'policies:' in switchyard.yaml)\n${workerUsage}`,
+    };
+  }
+
+  const registry = await loadRegistry(config.policies);
+  installRuntime();
+  const connection = await connectWorker(config);
+  const stop = untilSignal();
+  let handle: WorkersHandle | undefined;
+  try {
+    handle = await launch(connection, registry, config, !values['no-watch']);
+    process.stdout.write(`${readyLine('switchyard worker', handle, config)}\n`);
+    const outcome = await Promise.race([
+      stop.promise.then(() => 'signal' as const),
+      handle.done.then(
+        () => 'stopped' as const,
+        (err: unknown) => err,
+      ),
+    ]);
+    await handle.shutdown();
+    if (outcome === 'signal' || outcome === 'stopped') return { exitCode: 0 };
+    throw new CliError('E-WORKER-FAILED', `a worker stopped: ${(outcome as Error).message}`);
+  } finally {
+    stop.dispose();
+    await handle?.shutdown();
+    await connection.close();
+  }
+}
+
+/** Compiles the policies, printing every error (one `file:line:col: error CODE message` line each). */
+export async function loadRegistry(dir: string): Promise<PlanRegistry> {
+  try {
+    return await PlanRegistry.load(dir);
+  } catch (err) {
+    if (!(err instanceof PolicyErrors)) throw err;
+    for (const line of err.errors) process.stderr.write(`${line}\n`);
+    throw new CliError(
+      'E-POLICIES',
+      `${err.errors.length} error${err.errors.length === 1 ? '' : 's'} in ${dir}; not starting`,
+    );
+  }
+}
+
+export async function launch(
+  connection: NativeConnection,
+  registry: PlanRegistry,
+  config: SwitchyardConfig,
+  watch: boolean,
+): Promise<WorkersHandle> {
+  try {
+    return await startWorkers({
+      connection,
+      registry,
+      namespace: config.namespace,
+      taskQueue: config.taskQueue,
+      watch,
+      ...(config.queues ? { queues: config.queues } : {}),
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+  } catch (err) {
+    if (err instanceof QueueError) throw new CliError(err.code, err.message);
+    const message = err instanceof Error ? err.message : String(err);
+    throw new CliError('E-WORKER-START', `cannot start the workers: ${message.split('\n')[0]}`);
+  }
+}
+
+export function readyLine(who: string, handle: WorkersHandle, config: SwitchyardConfig): string {
+  const plans = handle.registry
+    .plans()
+    .map((p) => `${p.plan.name} (${p.plan.hash.slice(0, 15)}…)`)
+    .join(', ');
+  const queues = handle
+    .queues()
+    .map((q) =>
+      q.kind === 'workflows'
+        ? `${q.queue} (requests)`
+        : `${q.queue} (${q.providers.join(', ')}: ${q.concurrency} at once)`,
+    )
+    .join(', ');
+  return `${who} ready on ${config.address}, namespace ${config.namespace}\n  policies: ${plans}\n  task queues: ${queues}`;
+}

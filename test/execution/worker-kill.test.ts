@@ -1,0 +1,108 @@
+/**
+ * A worker process killed (-9) in the middle of an attempt: `switchyard worker` runs as a child
+ * process; while its attempt waits on a slow provider, it is killed; a new worker starts. Temporal
+ * notices the lost attempt (heartbeat timeout) and runs the same attempt again on the new worker:
+ * the request completes with one answer, and its history replays.
+ */
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { SwitchyardClient } from '../../client/index.js';
+import { startProviderServer, type ProviderServer } from '../support/provider-server.js';
+import {
+  eventually,
+  fetchHistories,
+  replay,
+  request,
+  spawnCli,
+  temporalAddress,
+  uniqueName,
+  writePolicies,
+  type CliProcess,
+} from '../support/temporal.js';
+import { MAIN_POLICY, catalog } from './fixtures.js';
+
+let server: ProviderServer;
+let client: SwitchyardClient;
+let dir: string;
+const taskQueue = uniqueName('kill');
+const children: CliProcess[] = [];
+
+function startWorker(): CliProcess {
+  const child = spawnCli([
+    'worker',
+    '--policies',
+    dir,
+    '--address',
+    temporalAddress(),
+    '--task-queue',
+    taskQueue,
+    '--no-watch',
+  ]);
+  children.push(child);
+  return child;
+}
+
+beforeAll(async () => {
+  server = await startProviderServer();
+  dir = writePolicies({
+    'catalog.policy': catalog(server.url, uniqueName('kq')),
+    'main.policy': MAIN_POLICY,
+  });
+  client = await SwitchyardClient.connect({ address: temporalAddress(), taskQueue });
+});
+
+afterAll(async () => {
+  for (const child of children) child.child.kill('SIGKILL');
+  await client?.close();
+  await server?.close();
+});
+
+it(
+  'completes a request whose worker was killed mid-attempt, with one answer',
+  { timeout: 90_000 },
+  async () => {
+    const first = startWorker();
+    await first.waitFor(/switchyard worker ready/);
+
+    const rid = uniqueName('req-killed');
+    const calls = () => server.requests.filter((r) => JSON.stringify(r.messages ?? []).includes(rid));
+    // The first call hangs for 4 s: long enough to kill its worker in the middle.
+    server.faults.add({ model: 'small', delayMs: 4_000, times: 1 });
+    const handle = await client.start(request(rid, 'main', { tags: { case: 'basic' } }));
+    await eventually(() => calls().length === 1, 20_000, 'the first call to reach the provider');
+    first.child.kill('SIGKILL');
+    expect(await first.exited).not.toBe(0);
+
+    const second = startWorker();
+    await second.waitFor(/switchyard worker ready/);
+    const result = await handle.result();
+
+    expect(result.status).toBe('served');
+    expect(result.model).toBe('small');
+    expect(result.output!.content!.length).toBeGreaterThan(0);
+    // The machine saw one attempt: Temporal re-ran the lost one, it did not become a retry.
+    expect(result.attempts).toHaveLength(1);
+    expect(result.attempts[0]!.outcome).toBe('answered');
+    // The lost call and the one that answered.
+    expect(calls()).toHaveLength(2);
+    expect(calls()[1]!.fault).toBeUndefined();
+
+    const [history] = await fetchHistories([rid]);
+    if (process.env.SHOW_TIMES) {
+      const t0 =
+        Number(history!.history.events![0]!.eventTime!.seconds) * 1000 +
+        history!.history.events![0]!.eventTime!.nanos! / 1e6;
+      for (const e of history!.history.events!)
+        console.log(
+          e.eventId?.toString(),
+          e.eventType,
+          Math.round(Number(e.eventTime!.seconds) * 1000 + e.eventTime!.nanos! / 1e6 - t0),
+        );
+    }
+    const started = history!.history.events!.filter((e) => e.activityTaskStartedEventAttributes);
+    expect(started.map((e) => e.activityTaskStartedEventAttributes!.attempt)).toEqual([2]);
+    expect(await replay([history!])).toEqual([]);
+
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  },
+);

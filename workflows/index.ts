@@ -1,0 +1,5 @@
+/**
+ * The workflows a Switchyard worker registers (its `workflowsPath`). Everything reachable from here
+ * runs in Temporal's deterministic sandbox.
+ */
+export { requestWorkflow, decisionQuery, statusQuery } from './request.js';
