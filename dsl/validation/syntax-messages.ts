@@ -20,6 +20,13 @@ const TERMINAL_PHRASES: Record<string, string> = {
 };
 
 /** What an alternation of a grammar rule stands for, when listing its first tokens would not help. */
+/** The tokens a value may start with: where the parser wants exactly these, it wants a value. */
+const VALUE_STARTS = new Set(['STRING', 'MONEY', 'DURATION', 'PERCENT', 'TOKENS', 'INT', 'ID']);
+
+function startsAValue(firsts: TokenType[]): boolean {
+  return firsts.some((t) => t.name === 'STRING') && firsts.every((t) => VALUE_STARTS.has(t.name));
+}
+
 const RULE_PHRASES: Record<string, string> = {
   Name: 'a name',
   TokenCount: 'a token count such as 8k',
@@ -300,7 +307,9 @@ export class SwitchyardParserErrorMessageProvider extends LangiumParserErrorMess
     );
     const special = this.special(actual, rule, firsts.length > 0 && firsts.every((t) => t?.name === 'ID'));
     if (special) return special;
-    const expected = RULE_PHRASES[rule] ?? describeAlternatives(firsts as TokenType[]);
+    const expected = startsAValue(firsts as TokenType[])
+      ? RULE_PHRASES.Value!
+      : (RULE_PHRASES[rule] ?? describeAlternatives(firsts as TokenType[]));
     return `expected ${expected}, found ${describeFound(actual)}`;
   }
 
