@@ -30,6 +30,38 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }
     load: async () => (await import('./commands/test.js')).test,
     summary: "run the files' test blocks",
   },
+  budget: {
+    load: async () => (await import('./commands/budget.js')).budget,
+    summary: 'budget usage, reservations, remaining and reset time per scope',
+  },
+  audit: {
+    load: async () => (await import('./commands/audit.js')).audit,
+    summary: 'verify, tail and query the audit trail',
+  },
+  fmt: {
+    load: async () => (await import('./commands/fmt.js')).fmt,
+    summary: 'format policy files (--check: only report)',
+  },
+  graph: {
+    load: async () => (await import('./commands/graph.js')).graph,
+    summary: 'draw the policies as SVG, DOT or Mermaid',
+  },
+  demo: {
+    load: async () => (await import('./commands/demo.js')).demo,
+    summary: 'the main job: dev stack, quick-start policy, a few requests with their decisions',
+  },
+  dev: {
+    load: async () => (await import('./commands/dev.js')).dev,
+    summary: 'a local Temporal dev server and a worker, in one command',
+  },
+  worker: {
+    load: async () => (await import('./commands/worker.js')).worker,
+    summary: 'a worker for a Temporal cluster: runs requests and provider calls',
+  },
+  run: {
+    load: async () => (await import('./commands/run.js')).run,
+    summary: 'send one request through Temporal and print its result',
+  },
 };
 
 export const USAGE = `usage: switchyard <command> [options]

@@ -16,7 +16,17 @@ await build({
   logLevel: 'warning',
   // Native modules, Temporal (its worker bundles workflow code itself) and model runtimes stay
   // in node_modules.
-  external: ['better-sqlite3', 'pg', 'node-llama-cpp', '@node-llama-cpp/*', '@temporalio/*', '@swc/*', 'playwright-core'],
+  external: [
+    'better-sqlite3',
+    'pg',
+    'node-llama-cpp',
+    '@node-llama-cpp/*',
+    '@temporalio/*',
+    '@swc/*',
+    'playwright-core',
+  ],
   // vscode-jsonrpc and friends are CommonJS and call require().
-  banner: { js: "import { createRequire as __syCreateRequire } from 'node:module'; const require = __syCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __syCreateRequire } from 'node:module'; const require = __syCreateRequire(import.meta.url);",
+  },
 });
