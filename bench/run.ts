@@ -5,6 +5,8 @@
 import * as os from 'node:os';
 import { benchCheck } from './check.js';
 import { benchEvaluator } from './evaluator.js';
+import { benchLsp } from './lsp.js';
+import { benchStore } from './store.js';
 
 export interface BenchResult {
   name: string;
@@ -43,6 +45,8 @@ const only = process.argv[2];
 const suites: [string, () => Promise<BenchResult[]>][] = [
   ['evaluator', benchEvaluator],
   ['check', benchCheck],
+  ['lsp', benchLsp],
+  ['store', benchStore],
 ];
 
 console.log(
