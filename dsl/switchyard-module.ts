@@ -30,7 +30,10 @@ export interface SwitchyardAddedServices {
 export type SwitchyardServices = LangiumCoreServices & SwitchyardAddedServices;
 
 /** Every custom service of the language, wired in one place (used by the CLI and the language server). */
-export const SwitchyardModule: Module<SwitchyardServices, PartialLangiumCoreServices & SwitchyardAddedServices> = {
+export const SwitchyardModule: Module<
+  SwitchyardServices,
+  PartialLangiumCoreServices & SwitchyardAddedServices
+> = {
   parser: {
     ValueConverter: () => new SwitchyardValueConverter(),
     // Plain-language syntax errors, invalid-literal tokens and the condition nesting guard.

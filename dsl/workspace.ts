@@ -41,14 +41,20 @@ export function readPolicyFile(file: string): string {
   } catch {
     throw new SourceError('E-FILE-MISSING', `no such file: ${file}`, file);
   }
-  if (stat.isDirectory()) throw new SourceError('E-FILE-DIRECTORY', `${file} is a directory, not a .policy file`, file);
+  if (stat.isDirectory())
+    throw new SourceError('E-FILE-DIRECTORY', `${file} is a directory, not a .policy file`, file);
   let bytes: Buffer;
   try {
     bytes = fs.readFileSync(file);
   } catch (error) {
-    throw new SourceError('E-FILE-UNREADABLE', `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`, file);
+    throw new SourceError(
+      'E-FILE-UNREADABLE',
+      `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`,
+      file,
+    );
   }
-  if (bytes.includes(0)) throw new SourceError('E-FILE-BINARY', `${file} is a binary file, not a .policy file`, file);
+  if (bytes.includes(0))
+    throw new SourceError('E-FILE-BINARY', `${file} is a binary file, not a .policy file`, file);
   const text = bytes.toString('utf8');
   if (text.includes('\uFFFD')) throw new SourceError('E-FILE-ENCODING', `${file} is not valid UTF-8`, file);
   return text;
@@ -58,7 +64,9 @@ export function readPolicyFile(file: string): string {
 export function policyFilesIn(dir: string): string[] {
   const out: string[] = [];
   const walk = (current: string): void => {
-    for (const entry of fs.readdirSync(current, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const entry of fs
+      .readdirSync(current, { withFileTypes: true })
+      .sort((a, b) => a.name.localeCompare(b.name))) {
       const full = path.join(current, entry.name);
       if (entry.isDirectory()) {
         if (entry.name !== 'node_modules' && !entry.name.startsWith('.')) walk(full);

@@ -270,7 +270,7 @@ describe('validatePlan', () => {
 });
 
 describe('validation comes first', () => {
-  it('a workspace with a missing schema is refused with the validator\'s code', async () => {
+  it("a workspace with a missing schema is refused with the validator's code", async () => {
     const file = policyFile(`policy p {
   guard shape after all { schema "none.json" }
   route r when true { use small }
