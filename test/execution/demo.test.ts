@@ -58,9 +58,9 @@ describe('switchyard demo', () => {
     expect(result.status, result.stdout + result.stderr).toBe(0);
     const out = result.stdout;
     expect(out).toMatch(
-      /served {4}by smollm on on-box via route chat \(capability == "chat"\); \d+ in \/ \d+ out tokens, \$0\.\d+, 1 attempt\(s\)/,
+      /served {4}by smollm on in-process via route chat \(capability == "chat"\); \d+ in \/ \d+ out tokens, \$0\.\d+, 1 attempt\(s\)/,
     );
-    expect(out).toMatch(/served {4}by smollm on on-box via route summarize/);
+    expect(out).toMatch(/served {4}by smollm on in-process via route summarize/);
     expect(out).toMatch(/rejected {2}this quick start serves chat and summarize/);
     expect(out).toContain('the dev stack is stopped');
     // The dev server kept its state in the working directory, and nothing is left listening.
