@@ -11,6 +11,7 @@ import {
 import { SwitchyardGeneratedModule, SwitchyardGeneratedSharedModule } from './generated/module.js';
 import { SwitchyardScopeComputation, SwitchyardScopeProvider } from './scope-provider.js';
 import { SwitchyardDocumentValidator } from './validation/document-validator.js';
+import { SwitchyardValidationRegistry } from './validation/fast-validation.js';
 import { createSwitchyardParser, SwitchyardLexer } from './validation/nesting-guard.js';
 import {
   SwitchyardLexerErrorMessageProvider,
@@ -49,6 +50,7 @@ export const SwitchyardModule: Module<
   },
   validation: {
     DocumentValidator: (services) => new SwitchyardDocumentValidator(services),
+    ValidationRegistry: (services) => new SwitchyardValidationRegistry(services),
     SwitchyardValidator: (services) => new SwitchyardValidator(services),
   },
 };

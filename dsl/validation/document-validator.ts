@@ -9,13 +9,16 @@ import {
   type ReferenceInfo,
   type ScopeProvider,
   UriUtils,
+  type ValidationAcceptor,
   type ValidationOptions,
+  Cancellation,
 } from 'langium';
 import type { Diagnostic, Range } from 'vscode-languageserver-types';
 import { isTest } from '../generated/ast.js';
 import { type IssueCode, IssueCodes } from './issue-codes.js';
 import type { SwitchyardParserErrorMessageProvider } from './syntax-messages.js';
 import { closestNames, didYouMean } from './suggest.js';
+import { validateNodesFast } from './fast-validation.js';
 
 /** Beyond this many syntax errors in one file, the rest are summarised in one diagnostic. */
 export const MAX_SYNTAX_ERRORS = 100;
@@ -43,6 +46,15 @@ export class SwitchyardDocumentValidator extends DefaultDocumentValidator {
   constructor(services: LangiumCoreServices) {
     super(services);
     this.services = services;
+  }
+
+  protected override async validateAstNodes(
+    rootNode: AstNode,
+    _options: ValidationOptions,
+    acceptor: ValidationAcceptor,
+    cancelToken: Cancellation.CancellationToken = Cancellation.CancellationToken.None,
+  ): Promise<void> {
+    await validateNodesFast(this.services, rootNode, acceptor, cancelToken);
   }
 
   private get scopeProvider(): ScopeProvider {
