@@ -1,5 +1,6 @@
 import type { AstNode } from 'langium';
 import type * as ast from '../generated/ast.js';
+import { isBinaryCondition } from '../generated/ast.js';
 import type { CompareOp, Condition, OutputCondition, Value } from '../../plan/types.js';
 import { fail } from './errors.js';
 import { dollarsToNanos } from './literals.js';
@@ -35,10 +36,8 @@ export function compileCondition(node: ast.Condition): Condition {
       return { op: 'true' };
     case 'NotCondition':
       return { op: 'not', arg: compileCondition(node.operand) };
-    case 'AndCondition':
-      return { op: 'and', args: flatten(node, 'AndCondition').map(compileCondition) };
-    case 'OrCondition':
-      return { op: 'or', args: flatten(node, 'OrCondition').map(compileCondition) };
+    case 'BinaryCondition':
+      return { op: node.operator, args: flatten(node).map(compileCondition) };
     case 'Comparison':
       return compileComparison(node);
   }
@@ -93,10 +92,8 @@ export function compileOutputCondition(node: ast.Condition): OutputCondition {
   switch (node.$type) {
     case 'NotCondition':
       return { op: 'not', arg: compileOutputCondition(node.operand) };
-    case 'AndCondition':
-      return { op: 'and', args: flatten(node, 'AndCondition').map(compileOutputCondition) };
-    case 'OrCondition':
-      return { op: 'or', args: flatten(node, 'OrCondition').map(compileOutputCondition) };
+    case 'BinaryCondition':
+      return { op: node.operator, args: flatten(node).map(compileOutputCondition) };
     case 'TrueCondition':
       return fail(
         node,
@@ -132,15 +129,12 @@ function compileOutputComparison(node: ast.Comparison): OutputCondition {
 }
 
 /** The operands of a left-nested chain of one operator, in source order. */
-function flatten(
-  node: ast.AndCondition | ast.OrCondition,
-  type: 'AndCondition' | 'OrCondition',
-): ast.Condition[] {
+function flatten(node: ast.BinaryCondition): ast.Condition[] {
   const out: ast.Condition[] = [];
   const visit = (current: ast.Condition): void => {
-    if (current.$type === type) {
-      visit((current as ast.AndCondition | ast.OrCondition).left);
-      visit((current as ast.AndCondition | ast.OrCondition).right);
+    if (isBinaryCondition(current) && current.operator === node.operator) {
+      visit(current.left);
+      visit(current.right);
     } else out.push(current);
   };
   visit(node);

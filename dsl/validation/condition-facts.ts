@@ -5,16 +5,26 @@
  */
 import type { AstNode } from 'langium';
 import {
+  type BinaryCondition,
   type Comparison,
   type Condition,
   type FieldPath,
   type Value,
-  isAndCondition,
+  isBinaryCondition,
   isComparison,
   isNotCondition,
-  isOrCondition,
   isTrueCondition,
 } from '../generated/ast.js';
+
+/** `a and b` (the grammar's infix rule makes one node type for both operators). */
+export function isAndCondition(node: unknown): node is BinaryCondition {
+  return isBinaryCondition(node) && node.operator === 'and';
+}
+
+/** `a or b`. */
+export function isOrCondition(node: unknown): node is BinaryCondition {
+  return isBinaryCondition(node) && node.operator === 'or';
+}
 import { moneyToNanos } from './catalog-facts.js';
 
 export const MODES = ['interactive', 'batch'] as const;
@@ -188,6 +198,7 @@ export function canonical(condition: Condition | undefined): string {
     }
     return [...parts].sort().join(' or ');
   }
+  if (isBinaryCondition(condition)) return '?';
   const field = fieldName(condition.field);
   if (condition.in)
     return `${field} in [${[...new Set(condition.values.map(canonicalValue))].sort().join(', ')}]`;
