@@ -13,11 +13,19 @@
  *   the execution machine decides what they mean. The activity throws only when the attempt cannot
  *   run here (the plan is not loaded on this worker: retryable, another worker may have it) or was
  *   cancelled.
+ * - Guards (LANGUAGE.md §3.2 steps 1 and 8): the `before` redaction of the step (`redact`) is
+ *   applied to the messages sent to THIS model only (the workflow passes them as written); the
+ *   `after` guards of the step (`afterGuards`, looked up in the plan by hash: schema with ajv
+ *   against the plan's embedded schema, block patterns) check the answer, and a failure makes it
+ *   `invalid` (→ `output.invalid`, which drives `escalate … when output.invalid`). What they did is
+ *   returned (`guards`) for the audit record. `block` and `max-input` before guards were applied
+ *   by `decide` at decision time.
  * - Messages carry no secrets: provider errors are scrubbed by `classifyError`.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { AnswerOutput, AttemptResult, Message } from '../plan/index.js';
+import type { AnswerOutput, AttemptResult, Message, PiiKind } from '../plan/index.js';
+import { checkAfterGuards, redactMessages } from './guards/index.js';
 import {
   classifyError,
   createProvider,
@@ -39,7 +47,24 @@ export interface AttemptActivityInput {
   maxTokens: number | null;
   temperature?: number;
   timeoutMs: number;
+  redact?: PiiKind[];
+  afterGuards?: string[];
 }
+
+/** Mirrors `AttemptGuardAction` of workflows/contract.ts. */
+export interface GuardAction {
+  attempt: number;
+  model: string;
+  phase: 'before' | 'after';
+  action: 'redact' | 'check';
+  guard?: string;
+  counts?: Partial<Record<PiiKind, number>>;
+  check?: 'schema' | 'block';
+  ok?: boolean;
+  detail?: string;
+}
+
+export type AttemptActivityResult = AttemptResult & { guards?: GuardAction[] };
 
 export interface AttemptOutput extends AnswerOutput {
   content: string;
@@ -59,7 +84,7 @@ export interface AttemptActivityOptions {
 export function createAttemptActivities(options: AttemptActivityOptions) {
   const maxContentBytes = options.maxContentBytes ?? MAX_CONTENT_BYTES;
   return {
-    async attempt(input: AttemptActivityInput): Promise<AttemptResult> {
+    async attempt(input: AttemptActivityInput): Promise<AttemptActivityResult> {
       const ctx = Context.current();
       const loaded = options.plans.byHash(input.planHash);
       const model = loaded?.plan.models[input.model];
@@ -68,6 +93,22 @@ export function createAttemptActivities(options: AttemptActivityOptions) {
         const what =
           loaded === undefined ? `plan ${input.planHash}` : `model ${input.model} of plan ${input.planHash}`;
         throw ApplicationFailure.retryable(`${what} is not loaded on this worker`, 'PlanNotLoaded');
+      }
+
+      const guards: GuardAction[] = [];
+      let messages = input.messages;
+      if (input.redact !== undefined && input.redact.length > 0) {
+        const redacted = redactMessages(input.messages, input.redact);
+        messages = redacted.messages;
+        if (Object.keys(redacted.counts).length > 0) {
+          guards.push({
+            attempt: input.attempt,
+            model: input.model,
+            phase: 'before',
+            action: 'redact',
+            counts: redacted.counts,
+          });
+        }
       }
 
       let tokens = 0;
@@ -85,7 +126,7 @@ export function createAttemptActivities(options: AttemptActivityOptions) {
         const answer = await provider.chat({
           model,
           provider: providerPlan,
-          messages: input.messages,
+          messages,
           ...(input.maxTokens !== null ? { maxTokens: input.maxTokens } : {}),
           ...(input.temperature !== undefined ? { temperature: input.temperature } : {}),
           timeoutMs: input.timeoutMs,
@@ -95,11 +136,27 @@ export function createAttemptActivities(options: AttemptActivityOptions) {
             if (performance.now() - lastBeat >= interval) beat();
           },
         });
+        let invalid = false;
+        if (input.afterGuards !== undefined && input.afterGuards.length > 0) {
+          const checked = checkAfterGuards(loaded.plan.guards, input.afterGuards, answer.content);
+          invalid = checked.invalid;
+          for (const finding of checked.findings) {
+            guards.push({
+              attempt: input.attempt,
+              model: input.model,
+              phase: 'after',
+              action: 'check',
+              guard: finding.guard,
+              check: finding.check,
+              ok: finding.ok,
+              ...(finding.detail !== undefined ? { detail: finding.detail.slice(0, 500) } : {}),
+            });
+          }
+        }
         const output: AttemptOutput = {
           truncated: answer.finishReason === 'length',
           empty: answer.content.trim() === '',
-          // `after` guards (output.invalid) come with the governance issue.
-          invalid: false,
+          invalid,
           tokens: answer.usage.outputTokens,
           content: answer.content,
           finishReason: answer.finishReason,
@@ -114,13 +171,14 @@ export function createAttemptActivities(options: AttemptActivityOptions) {
           usage: { inputTokens: answer.usage.inputTokens, outputTokens: answer.usage.outputTokens },
           ms: answer.ms,
           endpoint: answer.endpoint,
+          ...(guards.length > 0 ? { guards } : {}),
         };
       } catch (err) {
         // Cancellation (the workflow was cancelled, the worker is shutting down) is not a provider
         // failure: rethrow it as is, Temporal knows what to do.
         if (ctx.cancellationSignal.aborted) throw err;
         const classified = err instanceof ProviderError ? err : classifyError(err);
-        const result: AttemptResult = {
+        const result: AttemptActivityResult = {
           kind: 'error',
           errorClass: classified.errorClass,
           message: classified.message,
@@ -133,6 +191,7 @@ export function createAttemptActivities(options: AttemptActivityOptions) {
         if (classified.retryAfterMs !== undefined) result.retryAfterMs = classified.retryAfterMs;
         const endpoint = err instanceof ProviderError ? err.endpoint : undefined;
         if (endpoint !== undefined) result.endpoint = endpoint;
+        if (guards.length > 0) result.guards = guards;
         return result;
       } finally {
         clearInterval(timer);

@@ -22,6 +22,7 @@ import type { BudgetUsage, GovernanceSnapshot, RateLimitUsage } from '../plan/go
 import type {
   ApplicableBudget,
   ApplicableRateLimit,
+  Decision,
   InferenceResult,
   RateLimitUse,
   Reservation,
@@ -32,6 +33,7 @@ import type {
   BudgetLimit,
   InferenceRequest,
   Message,
+  Plan,
   PromptAudit,
   RateLimitPlan,
 } from '../plan/types.js';
@@ -74,10 +76,14 @@ export interface SnapshotInput {
 
 export interface ReserveInput {
   policy: string;
-  reservations: Reservation[];
+  /** An attempt step's `reserve`; a reservation's `enforce: false` records it without ever refusing. */
+  reservations: (Omit<Reservation, 'enforce'> & { enforce?: boolean })[];
   /** The decision's `governance.budgets`. */
   budgets: ApplicableBudget[];
-  /** Budgets that charge but do not refuse (the machine's `exempt`: their downgrade was applied). */
+  /**
+   * Budgets that charge but do not refuse (the machine's `exempt`: their downgrade was applied),
+   * for reservations without `enforce`.
+   */
   exempt?: string[];
   /** The reservations' lifetime; default: `delayBeforeMs` + 3 × `timeoutMs` + 5 min (or 10 min). */
   ttlMs?: number;
@@ -98,6 +104,8 @@ export type ReserveResult =
       action: BudgetExceed['action'];
       /** Until the refusing limit's calendar window resets (a budget `wait` waits at most this long). */
       retryAfterMs: number;
+      /** The refusing limit's window. */
+      window: LedgerWindow;
       /** The ledger now, for the machine. */
       snapshot: GovernanceSnapshot;
     };
@@ -132,15 +140,17 @@ export type AdmitResult =
       /** This request alone is over the limit: waiting cannot help. */
       neverFits: boolean;
       onExceed: RateLimitPlan['onExceed'];
+      /** The refusing limit's window. */
+      window: LedgerWindow;
     };
 
 export interface AuditActivityInput {
   request: InferenceRequest;
   result: InferenceResult;
-  /** The policy's `audit prompts`; default: the plan's (by `result.plan`), else `hashed`. */
+  /** The policy's `audit prompts`; default: the decision's, else the plan's (by `result.plan`), else `hashed`. */
   prompts?: PromptAudit;
   /** What guards did while the request ran (redactions applied, `after` checks), beyond the decision's. */
-  guardActions?: JsonValue[];
+  guardActions?: readonly object[];
 }
 
 export interface AuditActivityResult {
@@ -153,12 +163,13 @@ function windowsOf(limits: readonly { window: LedgerWindow }[]): LedgerWindow[] 
   return [...new Set(limits.map((limit) => limit.window))];
 }
 
-function budgetUsage(usages: readonly WindowUsage[]): BudgetUsage {
+function budgetUsage(usages: readonly WindowUsage[], at: number): BudgetUsage {
   const counters = (u: WindowUsage): BudgetUsage => ({
     spentNanos: u.spentNanos,
     reservedNanos: u.reservedNanos,
     spentTokens: u.spentTokens,
     reservedTokens: u.reservedTokens,
+    resetsInMs: u.windowEnd - at,
   });
   const first = usages[0];
   const usage: BudgetUsage = first === undefined ? {} : counters(first);
@@ -256,14 +267,14 @@ export function createGovernanceActivities(store: Store, options: GovernanceOpti
     const usages = queries.length > 0 ? await store.usageMany(queries, at) : [];
     const budgets: Record<string, BudgetUsage> = {};
     input.budgets.forEach((b, i) => {
-      budgets[b.name] = budgetUsage(usages[i] ?? []);
+      budgets[b.name] = budgetUsage(usages[i] ?? [], at);
     });
     const rateLimits: Record<string, RateLimitUsage> = {};
     for (const rate of input.rateLimits) {
       const byWindow: Partial<Record<LedgerWindow, RateLimitUsage>> = {};
       for (const window of windowsOf(rate.limits)) {
         const u = await store.rateUsage(ledgerName(input.policy, rate.name), rate.scopeValue, window, at);
-        byWindow[window] = { requests: u.requests, tokens: u.tokens };
+        byWindow[window] = { requests: u.requests, tokens: u.tokens, resetsInMs: u.windowEnd - at };
       }
       const first = rate.limits[0];
       rateLimits[rate.name] = { ...(first ? byWindow[first.window] : {}), byWindow };
@@ -320,14 +331,13 @@ export function createGovernanceActivities(store: Store, options: GovernanceOpti
           enforce: b.onExceed.action !== 'alert' && !(input.exempt ?? []).includes(b.name),
         };
       }
-      const reservations = input.reservations.map((r) => ({
-        ...r,
-        budget: ledgerName(input.policy, r.budget),
-      }));
-      for (const r of reservations) {
-        if (limits[r.budget] === undefined)
-          throw new TypeError(`reserve: budget ${r.budget} is not in the decision`);
-      }
+      const reservations = input.reservations.map(({ enforce, ...r }) => {
+        const budget = ledgerName(input.policy, r.budget);
+        const entry = limits[budget];
+        if (entry === undefined) throw new TypeError(`reserve: budget ${budget} is not in the decision`);
+        if (enforce !== undefined) entry.enforce = enforce;
+        return { ...r, budget };
+      });
       const ttlMs =
         input.ttlMs ??
         (input.timeoutMs !== undefined
@@ -348,6 +358,7 @@ export function createGovernanceActivities(store: Store, options: GovernanceOpti
         limitText: limitText(limit),
         action: budget.onExceed.action,
         retryAfterMs: outcome.usage.windowEnd - at,
+        window: limit.window,
         snapshot: await readSnapshot({ policy: input.policy, budgets: input.budgets, rateLimits: [] }),
       };
     },
@@ -402,13 +413,22 @@ export function createGovernanceActivities(store: Store, options: GovernanceOpti
         retryAfterMs: outcome.retryAfterMs,
         neverFits: outcome.neverFits,
         onExceed: rate.onExceed,
+        window: outcome.limit.window,
       };
     },
 
     async appendAudit(input: AuditActivityInput): Promise<AuditActivityResult> {
       const prompts =
-        input.prompts ?? options.plans?.byHash(input.result.plan)?.plan.audit.prompts ?? 'hashed';
-      const record = buildAuditRecord(input.request, input.result, prompts, input.guardActions);
+        input.prompts ??
+        (input.result.decision.audit as Decision['audit'] | undefined)?.prompts ??
+        options.plans?.byHash(input.result.plan)?.plan.audit.prompts ??
+        'hashed';
+      const record = buildAuditRecord(
+        input.request,
+        input.result,
+        prompts,
+        input.guardActions as readonly JsonValue[] | undefined,
+      );
       const scrubbed = scrubSecrets(record, makeScrubber(secretValues(input.result.plan)));
       const outcome = await store.appendAudit(scrubbed, now());
       return { seq: outcome.record.seq, hash: outcome.record.hash, replayed: outcome.replayed };
@@ -417,3 +437,23 @@ export function createGovernanceActivities(store: Store, options: GovernanceOpti
 }
 
 export type GovernanceActivities = ReturnType<typeof createGovernanceActivities>;
+
+/** The ledger's definitions of a set of plans' budgets (what `switchyard budget show` prints limits from). */
+export function budgetDefinitions(
+  plans: Iterable<Pick<Plan, 'name' | 'budgets'>>,
+): Parameters<Store['recordBudgets']>[0] {
+  const out: Parameters<Store['recordBudgets']>[0] = [];
+  for (const plan of plans) {
+    for (const b of plan.budgets) {
+      out.push({
+        budget: ledgerName(plan.name, b.name),
+        policy: plan.name,
+        name: b.name,
+        scope: b.scope,
+        limits: b.limits,
+        onExceed: b.onExceed.action === 'downgrade' ? `downgrade ${b.onExceed.model}` : b.onExceed.action,
+      });
+    }
+  }
+  return out;
+}

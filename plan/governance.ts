@@ -14,6 +14,8 @@ export interface BudgetUsage {
   reservedNanos?: number;
   spentTokens?: number;
   reservedTokens?: number;
+  /** Until these counters' window resets (ms from when the snapshot was taken), when the ledger knows. */
+  resetsInMs?: number;
   /**
    * Counters per window, for budgets whose limits use different windows (`$500 per month` and
    * `20M tokens per day`); a window missing here uses the top-level counters.
@@ -25,6 +27,8 @@ export interface BudgetUsage {
 export interface RateLimitUsage {
   requests?: number;
   tokens?: number;
+  /** Until these counters' window resets (ms from when the snapshot was taken), when the ledger knows. */
+  resetsInMs?: number;
   byWindow?: Partial<Record<Window, RateLimitUsage>>;
 }
 
@@ -34,7 +38,7 @@ export interface GovernanceSnapshot {
   rateLimits?: Record<string, RateLimitUsage>;
 }
 
-/** Window lengths; `month` is 30 days (used by the simulator, which has no calendar). */
+/** Window lengths; `month` is 30 days (used by the simulator, which has no calendar; the workflow uses windows.ts). */
 export const WINDOW_MS: Record<Window, number> = {
   minute: 60_000,
   hour: 3_600_000,

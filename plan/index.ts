@@ -50,6 +50,7 @@ export {
   WINDOW_MS,
 } from './governance.js';
 export type { BudgetUsage, RateLimitUsage, GovernanceSnapshot } from './governance.js';
+export { windowStart, windowEnd, untilWindowReset, waitLength, WAIT_MARGIN_MS } from './windows.js';
 export { start, next, classifyStatus, backoffDelay } from './execution.js';
 export type { ExecState, Transition } from './execution.js';
 export { simulate, simulateDecision, simulatedResult, SIMULATED_ANSWER_TOKENS } from './simulate.js';

@@ -6,12 +6,14 @@
  * provider queues, escalation conditions, applicable budgets): a workflow holds the decision, never
  * the whole plan.
  */
+import type { GovernanceSnapshot } from './governance.js';
 import type {
   BudgetExceed,
   BudgetLimit,
   ModelPlan,
   OutputCondition,
   PiiKind,
+  PromptAudit,
   RateLimitPlan,
   Scope,
   Window,
@@ -158,6 +160,8 @@ export interface Decision {
     /** `downgrade` targets this request may not use (removed by `require` or a guard), with why. */
     downgradeBlocked: Record<string, string>;
   };
+  /** The plan's `audit` settings the request's audit record follows (so nobody needs the plan for it). */
+  audit: { prompts: PromptAudit };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -173,6 +177,8 @@ export interface AnswerOutput {
   tokens: number;
   content?: string;
   finishReason?: string;
+  /** The content was longer than the activity's limit and was cut (payloads stay small). */
+  contentTruncated?: boolean;
 }
 
 export interface Usage {
@@ -198,6 +204,30 @@ export interface Waited {
   ms: number;
 }
 
+/**
+ * Reported instead of an attempt's result when the ledger refused it: the snapshot the machine
+ * admitted the attempt on is advisory, `reserve` (budgets) and `admit` (rate limits) in the store
+ * decide. The machine runs that limit's `on-exceed` for the pending attempt (downgrade, wait,
+ * reject; `alert` budgets never refuse). Nothing of the attempt was reserved or admitted.
+ */
+export type Refused = {
+  kind: 'refused';
+  /** The ledger as it is now (replaces the machine's counters); absent: keep the old snapshot. */
+  snapshot?: GovernanceSnapshot;
+  /** Until the refusing window resets, as the store counts it. */
+  retryAfterMs?: number;
+  /** The window of the limit that refused (to name it); default: the first limit the snapshot says is over, else the first. */
+  window?: Window;
+} & (
+  | { budget: string; rateLimit?: undefined }
+  | {
+      rateLimit: string;
+      budget?: undefined;
+      /** This request alone is over the limit: no wait will ever admit it. */
+      neverFits?: boolean;
+    }
+);
+
 export interface WorstCase {
   /** input tokens × input price + output estimate × output price, each rounded up to a nano-dollar. */
   nanos: number;
@@ -214,6 +244,11 @@ export interface Reservation {
   key: string;
   nanos: number;
   tokens: number;
+  /**
+   * Whether the ledger may refuse it: false for `on-exceed alert` budgets and for budgets whose
+   * `downgrade` was applied (they charge but never refuse).
+   */
+  enforce: boolean;
 }
 
 export type Settlement =
@@ -266,6 +301,11 @@ export interface WaitStep {
   window: Window;
   /** Longest useful wait: the rate limit's `wait` duration or what is left of the deadline; `null` = until the window resets. */
   maxWaitMs: number | null;
+  /**
+   * Until the window resets, when the ledger said so (its snapshot or its refusal); absent: the
+   * caller computes it from the calendar window (`waitLength` in windows.ts).
+   */
+  retryAfterMs?: number;
   settle: Settlement[];
 }
 

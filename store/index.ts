@@ -26,7 +26,7 @@ export async function openStore(url: string = storeUrl(), options: StoreOptions 
 }
 
 export { StoreError, maskUrl } from './errors.js';
-export { windowStart, windowEnd } from './windows.js';
+export { windowStart, windowEnd, untilWindowReset } from './windows.js';
 export { canonicalJson, sha256, GENESIS_HASH } from './canonical.js';
 export { scrubSecrets, makeScrubber, secretsFromEnv, SECRET_MARK } from './scrub.js';
 export { MIGRATIONS } from './migrations/index.js';

@@ -11,6 +11,7 @@
  * | queues     | `--queues a,b`  |                          | `queues: [a, b]`         | all              |
  * | TLS        | `--tls`         |                          | `tls: true` or `{serverName, caFile, certFile, keyFile}` | off |
  * | API key    | `--api-key-env` |                          | `apiKey: { env: NAME }`  |                  |
+ * | store      | `--store`       | `SWITCHYARD_STORE`       | `store`                  | `sqlite:.switchyard/state.db` |
  * | the file   | `--config`      | `SWITCHYARD_CONFIG`      |                          | `./switchyard.yaml` if present |
  *
  * Paths in the file are relative to the file. An API key is never written in the file: it names an
@@ -21,6 +22,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
+
+/** store/index.ts's default (not imported: that would load the database drivers for every command). */
+const DEFAULT_STORE_URL = 'sqlite:.switchyard/state.db';
 
 export const DEFAULT_ADDRESS = '127.0.0.1:7233';
 export const DEFAULT_NAMESPACE = 'default';
@@ -56,6 +60,11 @@ export interface SwitchyardConfig {
   /** Absolute. */
   policies: string | undefined;
   queues: string[] | undefined;
+  /**
+   * The ledger and audit store (`sqlite:PATH` or `postgres://…`); a relative SQLite path in the
+   * file is relative to the file.
+   */
+  store: string;
   /** The file read, if any (absolute). */
   file: string | undefined;
 }
@@ -69,9 +78,11 @@ export interface ConfigFlags {
   config?: string;
   tls?: boolean;
   apiKeyEnv?: string;
+  store?: string;
 }
 
 interface FileConfig {
+  store?: string;
   address?: string;
   namespace?: string;
   taskQueue?: string;
@@ -90,6 +101,7 @@ const FILE_SCHEMA = {
     taskQueue: { type: 'string', minLength: 1 },
     policies: { type: 'string', minLength: 1 },
     queues: { type: 'array', items: { type: 'string', minLength: 1 } },
+    store: { type: 'string', minLength: 1 },
     tls: {
       anyOf: [
         { type: 'boolean' },
@@ -166,6 +178,7 @@ export function loadConfig(
     apiKey,
     policies: policies === undefined ? undefined : path.resolve(cwd, policies),
     queues: queues && queues.length > 0 ? queues : undefined,
+    store: pick(flags.store, 'SWITCHYARD_STORE', fileStore(fromFile.store, fileDir), DEFAULT_STORE_URL),
     file,
   };
 }
@@ -263,6 +276,15 @@ function tlsFromFile(
     out.clientCertPair = { crt: read('certFile', tls.certFile), key: read('keyFile', tls.keyFile) };
   }
   return out;
+}
+
+/** `store:` of a file: a relative `sqlite:` path is relative to the file. */
+function fileStore(value: string | undefined, dir: string): string | undefined {
+  if (value === undefined) return undefined;
+  const sqlite = /^sqlite:(.*)$/i.exec(value);
+  if (sqlite === null || sqlite[1] === undefined || path.isAbsolute(sqlite[1]) || sqlite[1] === ':memory:')
+    return value;
+  return `sqlite:${path.resolve(dir, sqlite[1])}`;
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

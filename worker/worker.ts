@@ -25,9 +25,17 @@ import {
   createLocalActivities,
   type AttemptActivityOptions,
 } from '../activities/index.js';
+import { budgetDefinitions, createGovernanceActivities } from '../activities/governance.js';
 import { closeProviders, createProvider, EmbeddedProvider } from '../activities/providers/index.js';
 import type { ProviderPlan } from '../plan/types.js';
-import type { AttemptActivities, LocalActivities } from '../workflows/contract.js';
+import { openStore, storeUrl } from '../store/index.js';
+import type { Store } from '../store/types.js';
+import {
+  SEARCH_ATTRIBUTES,
+  type AttemptActivities,
+  type GovernanceActivities,
+  type LocalActivities,
+} from '../workflows/contract.js';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from './config.js';
 import { PlanRegistry } from './registry.js';
 
@@ -63,6 +71,27 @@ export interface StartWorkersOptions {
   >;
   /** Close the process-wide provider cache on shutdown. @default true */
   closeProviders?: boolean;
+  /**
+   * The ledger and audit store for the request workflows (only a worker that polls the workflow
+   * task queue needs one). Given: used and left open. Otherwise opened from `storeUrl` (default
+   * `SWITCHYARD_STORE`, else `sqlite:.switchyard/state.db`) and closed on shutdown.
+   */
+  store?: Store;
+  storeUrl?: string;
+  /** The governance activities' clock (epoch ms); tests move it. @default Date.now */
+  clock?: () => number;
+  /**
+   * How request workflows call the ledger and the audit log: `local` activities (default; measured
+   * faster, see docs/running.md) or ordinary activities on the workflow task queue.
+   */
+  governance?: 'local' | 'remote';
+  /** `false`: request workflows append no audit record. Benchmarks only (measuring its cost). @default true */
+  audit?: boolean;
+  /**
+   * Set the Switchyard search attributes on request workflows. `auto` (default): when the
+   * namespace has them — the worker adds missing ones through the operator API when it may.
+   */
+  searchAttributes?: 'auto' | false;
   /** Progress lines (ready, reloads, errors). @default stderr */
   log?: (line: string) => void;
 }
@@ -181,7 +210,14 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     }
   }
 
-  const local = createLocalActivities(registry) satisfies LocalActivities;
+  let searchable = false;
+  const local = createLocalActivities(registry, {
+    searchAttributes: () => searchable,
+    governance: options.governance ?? 'local',
+    ...(options.audit === false ? { audit: false } : {}),
+  });
+  let store: Store | undefined = options.store;
+  let ownsStore = false;
   const attempts = createAttemptActivities({
     plans: registry,
     ...(options.providers ? { providers: options.providers } : {}),
@@ -206,8 +242,27 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     running.push({ worker, info, run });
   };
 
+  const recordBudgets = async () => {
+    const definitions = budgetDefinitions(registry.plans().map((p) => p.plan));
+    if (store !== undefined && definitions.length > 0) await store.recordBudgets(definitions);
+  };
+
   const startWorkflowWorker = async () => {
     if (restrict && !restrict.has(taskQueue)) return;
+    if (store === undefined) {
+      store = await openStore(options.storeUrl ?? storeUrl());
+      ownsStore = true;
+    }
+    // `budget show` knows the limits of every loaded budget, used or not.
+    await recordBudgets();
+    const governance = createGovernanceActivities(store, {
+      plans: registry,
+      ...(options.clock ? { now: options.clock } : {}),
+    }) satisfies GovernanceActivities;
+    const workflowActivities = { ...local, ...governance } satisfies LocalActivities;
+    if (options.searchAttributes !== false) {
+      searchable = await ensureSearchAttributes(options.connection, namespace, log);
+    }
     const workflowBundle = options.workflowBundle ?? (await bundleWorkflows());
     // A provider whose queue is the workflow queue gets its attempts run by this worker too.
     const shared = providerQueues(registry).get(taskQueue);
@@ -216,8 +271,8 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       namespace,
       taskQueue,
       workflowBundle,
-      activities: shared ? { ...local, ...attempts } : local,
-      enableNonLocalActivities: shared !== undefined,
+      activities: shared ? { ...workflowActivities, ...attempts } : workflowActivities,
+      enableNonLocalActivities: shared !== undefined || options.governance === 'remote',
       ...(shared ? { maxConcurrentActivityTaskExecutions: shared.concurrency } : {}),
       shutdownGraceTime,
       // A request whose worker died waits this long for it before another worker takes over
@@ -253,6 +308,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     stopping = true;
     for (const { worker } of running) if (worker.getState() === 'RUNNING') worker.shutdown();
     await Promise.allSettled(running.map((r) => r.run));
+    if (ownsStore) await store?.close().catch(() => undefined);
     throw err;
   }
 
@@ -272,6 +328,9 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
         ];
         if (what.length === 0) return;
         log(`switchyard worker: reloaded policies: ${what.join(', ')}; new requests use the new plans`);
+        recordBudgets().catch((err: unknown) =>
+          log(`switchyard worker: cannot record the budgets in the store: ${(err as Error).message}`),
+        );
         if (!stopping) {
           startQueues().catch((err: unknown) =>
             log(`switchyard worker: cannot start a worker for a new queue: ${(err as Error).message}`),
@@ -291,6 +350,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       }
       await Promise.allSettled(running.map((r) => r.run));
       if (options.closeProviders ?? true) await closeProviders();
+      if (ownsStore) await store?.close().catch(() => undefined);
     })();
     return shutdownPromise;
   };
@@ -306,6 +366,38 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     shutdown,
     done,
   };
+}
+
+/**
+ * Whether the namespace has every Switchyard search attribute (Keyword); missing ones are added
+ * through the operator API when the server allows it (a dev server does; a cluster may need an
+ * operator: `temporal operator search-attribute create --name SwitchyardTeam --type Keyword`).
+ */
+export async function ensureSearchAttributes(
+  connection: NativeConnection,
+  namespace: string,
+  log: (line: string) => void,
+): Promise<boolean> {
+  const names: string[] = Object.values(SEARCH_ATTRIBUTES);
+  try {
+    const listed = await connection.operatorService.listSearchAttributes({ namespace });
+    const known = { ...listed.customAttributes, ...listed.systemAttributes };
+    const missing = names.filter((name) => !(name in known));
+    if (missing.length === 0) return true;
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      // 2 = INDEXED_VALUE_TYPE_KEYWORD
+      searchAttributes: Object.fromEntries(missing.map((name) => [name, 2])),
+    });
+    return true;
+  } catch (err) {
+    log(
+      `switchyard worker: the namespace ${namespace} lacks the search attributes ${names.join(', ')} ` +
+        `and they cannot be added (${(err as Error).message.split('\n')[0]}); requests run without them. ` +
+        `Register them as Keyword (temporal operator search-attribute create --name NAME --type Keyword).`,
+    );
+    return false;
+  }
 }
 
 /** A `--queues` entry that no loaded provider uses. */

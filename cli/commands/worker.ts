@@ -6,7 +6,7 @@ import { CliError, parse } from '../args.js';
 import type { CommandResult } from '../main.js';
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, configFrom, connectWorker, untilSignal } from '../temporal.js';
 
-export const workerUsage = `usage: switchyard worker --policies DIR [--queues Q1,Q2] [--no-watch] [--address A] [--namespace N]
+export const workerUsage = `usage: switchyard worker --policies DIR [--queues Q1,Q2] [--no-watch] [--store URL] [--address A] [--namespace N]
 
 Compiles and validates every policy in DIR (refuses to start on errors, printing them), then polls
 Temporal: the workflow task queue (requests and their decisions) and one task queue per provider
@@ -17,6 +17,9 @@ Watches DIR: new requests use the new plans, running ones keep theirs. Ctrl-C st
   --queues Q1,Q2     poll only these task queues, e.g. a GPU host's provider queue; add the
                      workflow task queue (switchyard) to run requests here too
   --no-watch         do not recompile when DIR changes
+  --store URL        the budget ledger and audit trail (SWITCHYARD_STORE, 'store:' in
+                     switchyard.yaml; default sqlite:.switchyard/state.db); workers that poll the
+                     workflow task queue need it
 
 ${CONNECTION_USAGE}`;
 
@@ -27,6 +30,7 @@ export async function worker(argv: string[]): Promise<CommandResult> {
       policies: { type: 'string' },
       queues: { type: 'string' },
       'no-watch': { type: 'boolean' },
+      store: { type: 'string' },
       ...CONNECTION_OPTIONS,
     },
     workerUsage,
@@ -43,6 +47,7 @@ export async function worker(argv: string[]): Promise<CommandResult> {
   const config = configFrom(values, {
     ...(typeof values.policies === 'string' ? { policies: values.policies } : {}),
     ...(queues ? { queues } : {}),
+    ...(typeof values.store === 'string' ? { store: values.store } : {}),
   });
   if (config.policies === undefined) {
     return {
@@ -102,12 +107,15 @@ export async function launch(
       namespace: config.namespace,
       taskQueue: config.taskQueue,
       watch,
+      storeUrl: config.store,
       ...(config.queues ? { queues: config.queues } : {}),
       log: (line) => process.stderr.write(`${line}\n`),
     });
   } catch (err) {
     if (err instanceof QueueError) throw new CliError(err.code, err.message);
+    const code = (err as { code?: unknown }).code;
     const message = err instanceof Error ? err.message : String(err);
+    if (typeof code === 'string' && code.startsWith('E-STORE')) throw new CliError(code, message);
     throw new CliError('E-WORKER-START', `cannot start the workers: ${message.split('\n')[0]}`);
   }
 }

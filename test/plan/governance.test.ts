@@ -69,15 +69,29 @@ describe('worst-case cost', () => {
     expect(worstCase(d.chain[0]!, 10)).toEqual({ nanos: 25_000, tokens: 10, outputTokens: 0 });
   });
 
-  it('is what the attempt step reserves against every budget, keyed by request and attempt', () => {
+  it('is what the attempt step reserves against every budget, keyed by request and attempt; alert budgets are not enforced', () => {
     const r = request({ inputTokens: 1_000, maxTokens: 500, team: 'support' });
     const { steps } = simulate(
       budgeted(budget('a', { action: 'reject' }), budget('b', { action: 'alert' })),
       r,
     );
     expect(attempts(steps)[0]!.reserve).toEqual([
-      { budget: 'a', scopeValue: 'support', key: `${r.id}#1`, nanos: 7_500_000, tokens: 1_500 },
-      { budget: 'b', scopeValue: 'support', key: `${r.id}#1`, nanos: 7_500_000, tokens: 1_500 },
+      {
+        budget: 'a',
+        scopeValue: 'support',
+        key: `${r.id}#1`,
+        nanos: 7_500_000,
+        tokens: 1_500,
+        enforce: true,
+      },
+      {
+        budget: 'b',
+        scopeValue: 'support',
+        key: `${r.id}#1`,
+        nanos: 7_500_000,
+        tokens: 1_500,
+        enforce: false,
+      },
     ]);
   });
 });

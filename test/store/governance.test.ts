@@ -2,6 +2,8 @@
  * The governance activities over a real store (SQLite and PostgreSQL), driven by the shared execution machine with simulated provider
  * results — what the workflow will do — and the `budget` / `audit` commands on what they leave.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { buildAuditRecord, createGovernanceActivities, ledgerName } from '../../activities/governance.js';
@@ -191,7 +193,14 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s store', (_name, bac
       const p = plan({ name: 'p', budgets, routes: [route('r', TRUE, { model: 'gpt-4o' })] });
       const decision = decide(p, request({ policy: 'p', team: 't', maxTokens: 10 }));
       const activities = createGovernanceActivities(store, { now: () => NOW });
-      const reservation = { budget: 'tiny', scopeValue: 't', key: 'x#1', nanos: 800, tokens: 0 };
+      const reservation = {
+        budget: 'tiny',
+        scopeValue: 't',
+        key: 'x#1',
+        nanos: 800,
+        tokens: 0,
+        enforce: true,
+      };
       const input = { policy: 'p', budgets: decision.governance.budgets, reservations: [reservation] };
       expect(await activities.reserve(input)).toMatchObject({ ok: true, replayed: false });
       const refused = await activities.reserve({ ...input, reservations: [{ ...reservation, key: 'y#1' }] });
@@ -214,7 +223,7 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s store', (_name, bac
           await activities.reserve({
             ...input,
             budgets: alert,
-            reservations: [{ ...reservation, key: 'z#1' }],
+            reservations: [{ ...reservation, key: 'z#1', enforce: false }],
           })
         ).ok,
       ).toBe(true);
@@ -222,8 +231,7 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s store', (_name, bac
         (
           await activities.reserve({
             ...input,
-            exempt: ['tiny'],
-            reservations: [{ ...reservation, key: 'w#1' }],
+            reservations: [{ ...reservation, key: 'w#1', enforce: false }],
           })
         ).ok,
       ).toBe(true);
@@ -280,7 +288,12 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s store', (_name, bac
       });
       const snapshot = await activities.snapshot({ policy: 'p', budgets: [], rateLimits });
       expect(snapshot.rateLimits).toEqual({
-        rl: { requests: 1, tokens: 10, byWindow: { minute: { requests: 1, tokens: 10 } } },
+        rl: {
+          requests: 1,
+          tokens: 10,
+          resetsInMs: 40_000,
+          byWindow: { minute: { requests: 1, tokens: 10, resetsInMs: 40_000 } },
+        },
       });
     });
   });
@@ -385,13 +398,14 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s store', (_name, bac
         /sales\s+\$500 per month\s+spent \$0\s+reserved \$2\s+remaining \$498\s+resets/,
       );
       expect(text.stdout).toMatch(/support\s+20M tokens per day\s+spent \d+ tokens/);
-      const fromPolicies = await budget([
-        'show',
-        '--store',
-        url,
-        '--policies',
-        path.join(PROJECT_ROOT, 'examples'),
-      ]);
+      // The support policy and its catalog (examples/ also holds other, independent policy sets).
+      const policies = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-budget-policies-'));
+      for (const file of ['catalog.policy', 'support.policy'])
+        fs.copyFileSync(path.join(PROJECT_ROOT, 'examples', file), path.join(policies, file));
+      fs.cpSync(path.join(PROJECT_ROOT, 'examples', 'schemas'), path.join(policies, 'schemas'), {
+        recursive: true,
+      });
+      const fromPolicies = await budget(['show', '--store', url, '--policies', policies]);
       expect(fromPolicies.stdout).toContain('support/team-monthly');
       expect((await budget(['show', '--store', url, '--policy', 'nope'])).stdout).toMatch(/^no budgets/);
       expect((await budget(['list'])).usage).toBeDefined();

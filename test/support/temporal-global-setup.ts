@@ -13,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { TestProject } from 'vitest/node';
+import { SEARCH_ATTRIBUTES } from '../../workflows/contract.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -59,6 +60,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
       'error',
       '--dynamic-config-value',
       DEV_SERVER_TIMER_PRECISION,
+      // The request workflow's search attributes (team, policy, route, model, status).
+      ...Object.values(SEARCH_ATTRIBUTES).flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
     ],
     { stdio: ['ignore', log, log] },
   );

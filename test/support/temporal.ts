@@ -20,6 +20,8 @@ import { SwitchyardClient } from '../../client/index.js';
 import { installRuntime, startWorkers, workflowsPath, type WorkersHandle } from '../../worker/worker.js';
 import { PlanRegistry } from '../../worker/registry.js';
 import type { InferenceRequest } from '../../plan/types.js';
+import { openStore } from '../../store/index.js';
+import type { Store } from '../../store/types.js';
 
 type History = Awaited<ReturnType<WorkflowHandle['fetchHistory']>>;
 
@@ -64,7 +66,14 @@ export interface Stack {
   client: SwitchyardClient;
   workers: WorkersHandle;
   registry: PlanRegistry;
+  /** The ledger and audit store the workers use. */
+  store: Store;
   close(): Promise<void>;
+}
+
+/** A fresh SQLite store URL in a temporary directory (the workers' ledger and audit log). */
+export function tempStoreUrl(prefix = 'switchyard-store-'): string {
+  return `sqlite:${path.join(fs.mkdtempSync(path.join(os.tmpdir(), prefix)), 'state.db')}`;
 }
 
 /** Workers (every queue of the policies) and a client, in this process. */
@@ -72,19 +81,30 @@ export async function startStack(options: {
   dir: string;
   taskQueue: string;
   watch?: boolean;
+  /** The store's URL; default: a fresh SQLite file. */
+  storeUrl?: string;
+  /** The governance activities' clock. */
+  clock?: () => number;
+  governance?: 'local' | 'remote';
+  /** Worker log lines (default: dropped). */
+  log?: (line: string) => void;
 }): Promise<Stack> {
   installRuntime('ERROR');
   const address = temporalAddress();
   const connection = await NativeConnection.connect({ address });
   const registry = await PlanRegistry.load(options.dir);
+  const store = await openStore(options.storeUrl ?? tempStoreUrl());
   const workers = await startWorkers({
     connection,
     registry,
+    store,
     taskQueue: options.taskQueue,
     watch: options.watch ?? false,
     workflowBundle: await testWorkflowBundle(),
     shutdownGraceMs: 0,
-    log: () => undefined,
+    log: options.log ?? (() => undefined),
+    ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.governance ? { governance: options.governance } : {}),
   });
   const client = await SwitchyardClient.connect({ address, taskQueue: options.taskQueue });
   return {
@@ -93,10 +113,12 @@ export async function startStack(options: {
     client,
     workers,
     registry,
+    store,
     async close() {
       await client.close();
       await workers.shutdown();
       await connection.close();
+      await store.close();
     },
   };
 }
@@ -138,6 +160,12 @@ export async function replay(
   return failures;
 }
 
+let cliStore: string | undefined;
+function defaultCliStore(): string {
+  cliStore ??= tempStoreUrl('switchyard-cli-store-');
+  return cliStore;
+}
+
 /** tsx's loader, by URL: `--import tsx` would resolve from the child's working directory. */
 const TSX_LOADER = pathToFileURL(path.join(PROJECT_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 
@@ -151,7 +179,12 @@ export function spawnCli(
     ['--import', TSX_LOADER, path.join(PROJECT_ROOT, 'test/support/cli-main.ts'), ...args],
     {
       cwd: options.cwd ?? PROJECT_ROOT,
-      env: { ...process.env, ...options.env },
+      // Workers keep their ledger in a throwaway store unless the test names one.
+      env: {
+        ...process.env,
+        SWITCHYARD_STORE: process.env.SWITCHYARD_STORE ?? defaultCliStore(),
+        ...options.env,
+      },
       stdio: ['pipe', 'pipe', 'pipe'],
     },
   );

@@ -63,6 +63,19 @@ describe('loadConfig', () => {
     });
   });
 
+  it('the store: flag, else SWITCHYARD_STORE, else the file (relative to it), else the default', () => {
+    expect(loadConfig({ env: {}, cwd: dir }).store).toBe('sqlite:.switchyard/state.db');
+    const file = write('store.yaml', 'store: sqlite:data/state.db\n');
+    expect(loadConfig({ env: {}, cwd: dir, flags: { config: file } }).store).toBe(
+      `sqlite:${path.join(path.dirname(file), 'data/state.db')}`,
+    );
+    const env = { SWITCHYARD_STORE: 'postgres://u@db/x' };
+    expect(loadConfig({ env, cwd: dir, flags: { config: file } }).store).toBe('postgres://u@db/x');
+    expect(loadConfig({ env, cwd: dir, flags: { store: 'sqlite:/tmp/a.db' } }).store).toBe(
+      'sqlite:/tmp/a.db',
+    );
+  });
+
   it('reads ./switchyard.yaml when present', () => {
     const cwd = fs.mkdtempSync(path.join(dir, 'cwd-'));
     fs.writeFileSync(path.join(cwd, 'switchyard.yaml'), 'namespace: here\n');
