@@ -149,7 +149,11 @@ describe('switchyard dev', () => {
   });
 
   it('explains a port taken by something that is not Temporal', async () => {
-    const blocker = net.createServer((socket) => socket.end('hello\n'));
+    const blocker = net.createServer((socket) => {
+      // The probe hangs up as soon as it sees this is not Temporal: a reset is expected here.
+      socket.on('error', () => {});
+      socket.end('hello\n');
+    });
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve()));
     const port = (blocker.address() as net.AddressInfo).port;
     try {
