@@ -1,5 +1,3 @@
-import * as fs from 'node:fs';
-import { validateRequest } from '../../client/validate-request.js';
 import {
   durationText,
   formatDollars,
@@ -10,6 +8,7 @@ import {
   type InferenceRequest,
   type Plan,
 } from '../../plan/index.js';
+import { readRequestFile } from '../request-file.js';
 import { CliError, parse } from '../args.js';
 import type { CommandResult } from '../main.js';
 import { compileFiles } from '../plans.js';
@@ -23,30 +22,7 @@ candidate, and what happens when every model answers.
 Exit status: 0 explained (whatever the decision), 1 errors in FILE or REQ.json, 2 usage.`;
 
 function readRequest(file: string): InferenceRequest {
-  let text: string;
-  try {
-    text = file === '-' ? fs.readFileSync(0, 'utf8') : fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new CliError(
-      'E-REQUEST-FILE',
-      code === 'ENOENT'
-        ? `no such file: ${file}`
-        : code === 'EISDIR'
-          ? `${file} is a directory, not a request`
-          : `cannot read ${file}: ${code ?? 'error'}`,
-    );
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new CliError(
-      'E-REQUEST-JSON',
-      `${file === '-' ? 'standard input' : file} is not valid JSON: ${(error as Error).message}`,
-    );
-  }
-  const request = validateRequest(json);
+  const request = readRequestFile(file);
   return { ...request, id: request.id ?? 'explain' };
 }
 

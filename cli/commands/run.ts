@@ -1,7 +1,6 @@
-import * as fs from 'node:fs';
 import { SwitchyardClient } from '../../client/index.js';
-import { validateRequest } from '../../client/validate-request.js';
-import { CliError, parse } from '../args.js';
+import { readRequestFile } from '../request-file.js';
+import { parse } from '../args.js';
 import type { CommandResult } from '../main.js';
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, configFrom, connectClient } from '../temporal.js';
 
@@ -57,28 +56,5 @@ export async function run(argv: string[]): Promise<CommandResult> {
 }
 
 function readRequest(file: string) {
-  let text: string;
-  try {
-    text = file === '-' ? fs.readFileSync(0, 'utf8') : fs.readFileSync(file, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new CliError(
-      'E-REQUEST-FILE',
-      code === 'ENOENT'
-        ? `no such file: ${file}`
-        : code === 'EISDIR'
-          ? `${file} is a directory, not a request`
-          : `cannot read ${file}: ${code ?? 'error'}`,
-    );
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new CliError(
-      'E-REQUEST-JSON',
-      `${file === '-' ? 'standard input' : file} is not valid JSON: ${(error as Error).message}`,
-    );
-  }
-  return validateRequest(json);
+  return readRequestFile(file);
 }
