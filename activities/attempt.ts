@@ -24,7 +24,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { AnswerOutput, AttemptResult, Message, PiiKind } from '../plan/index.js';
+import type { AnswerOutput, AttemptGuardAction, AttemptResult, Message, PiiKind } from '../plan/index.js';
 import { checkAfterGuards, redactMessages } from './guards/index.js';
 import {
   classifyError,
@@ -51,18 +51,8 @@ export interface AttemptActivityInput {
   afterGuards?: string[];
 }
 
-/** Mirrors `AttemptGuardAction` of workflows/contract.ts. */
-export interface GuardAction {
-  attempt: number;
-  model: string;
-  phase: 'before' | 'after';
-  action: 'redact' | 'check';
-  guard?: string;
-  counts?: Partial<Record<PiiKind, number>>;
-  check?: 'schema' | 'block';
-  ok?: boolean;
-  detail?: string;
-}
+/** What a guard did to one attempt: the type the workflow records (plan/trace.ts). */
+export type GuardAction = AttemptGuardAction;
 
 export type AttemptActivityResult = AttemptResult & { guards?: GuardAction[] };
 

@@ -361,3 +361,18 @@ export interface InferenceResult {
   elapsedMs: number;
   decision: Decision;
 }
+
+/** What a guard did to one attempt (for the audit record). */
+export interface AttemptGuardAction {
+  attempt: number;
+  model: string;
+  phase: 'before' | 'after';
+  /** `redact`: PII replaced in what was sent; `check`: an `after` guard's schema or block check. */
+  action: 'redact' | 'check';
+  guard?: string;
+  /** For `redact`: how many of each kind were replaced. */
+  counts?: Partial<Record<PiiKind, number>>;
+  check?: 'schema' | 'block';
+  ok?: boolean;
+  detail?: string;
+}

@@ -22,7 +22,10 @@ import type {
   Reservation,
   Settlement,
   Window,
+  AttemptGuardAction,
 } from '../plan/index.js';
+
+export type { AttemptGuardAction } from '../plan/index.js';
 
 /** The workflow's input: the request of API.md (with its id), never the plan. */
 export interface RequestWorkflowInput {
@@ -73,21 +76,6 @@ export interface AttemptInput {
   redact?: PiiKind[];
   /** The step's `afterGuards`: the plan's `after` guards (by name) that check this model's answer. */
   afterGuards?: string[];
-}
-
-/** What a guard did to one attempt (for the audit record). */
-export interface AttemptGuardAction {
-  attempt: number;
-  model: string;
-  phase: 'before' | 'after';
-  /** `redact`: PII replaced in what was sent; `check`: an `after` guard's schema or block check. */
-  action: 'redact' | 'check';
-  guard?: string;
-  /** For `redact`: how many of each kind were replaced. */
-  counts?: Partial<Record<PiiKind, number>>;
-  check?: 'schema' | 'block';
-  ok?: boolean;
-  detail?: string;
 }
 
 /**
