@@ -1,8 +1,11 @@
 // Bundles the CLI into dist/bundle/ (ESM, code-split so each command loads only what it needs).
 // Node resolves ~300 separate modules of Langium and its friends in ~0.45 s; one bundle loads in
 // a fraction of that, which is most of `switchyard check`'s wall time on small workspaces.
+import * as fs from 'node:fs';
 import { build } from 'esbuild';
 
+// Chunk names carry content hashes: start empty so stale chunks do not pile up.
+fs.rmSync('dist/bundle', { recursive: true, force: true });
 await build({
   entryPoints: { switchyard: 'dist/cli/main.js' },
   outdir: 'dist/bundle',

@@ -4,8 +4,8 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
+import { devServerArgs } from '../../worker/dev-server.js';
 import { installRuntime, type WorkersHandle } from '../../worker/worker.js';
-import { SEARCH_ATTRIBUTES } from '../../workflows/contract.js';
 import { CliError, parse } from '../args.js';
 import type { CommandResult } from '../main.js';
 import { configFrom, connectWorker, untilSignal } from '../temporal.js';
@@ -220,30 +220,7 @@ async function ensureServer(options: {
   const bin = findTemporal();
   const logFile = path.join(options.stateDir, 'temporal.log');
   const log = fs.openSync(logFile, 'a');
-  const args = [
-    'server',
-    'start-dev',
-    '--headless',
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    String(port),
-    '--db-filename',
-    db,
-    '--sqlite-pragma',
-    'journal_mode=WAL',
-    '--sqlite-pragma',
-    'synchronous=OFF',
-    '--log-level',
-    'warn',
-    // Timers fire up to a second late by default; retry backoffs of a few 100 ms need better.
-    '--dynamic-config-value',
-    'history.timerProcessorMaxTimeShift="1ms"',
-    // Requests are searchable by team, policy, route, model and status (`temporal workflow list
-    // --query 'SwitchyardTeam="support"'`).
-    ...Object.values(SEARCH_ATTRIBUTES).flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
-  ];
-  if (options.namespace !== 'default') args.push('--namespace', options.namespace);
+  const args = devServerArgs({ port, db, logLevel: 'warn', namespace: options.namespace });
   const child = spawn(bin, args, { stdio: ['ignore', log, log] });
   fs.closeSync(log);
   let exited: string | undefined;

@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Connection } from '@temporalio/client';
 import type { TestProject } from 'vitest/node';
-import { SEARCH_ATTRIBUTES } from '../../workflows/contract.js';
+import { devServerArgs } from '../../worker/dev-server.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -23,12 +23,6 @@ declare module 'vitest' {
 }
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
-
-/**
- * The dev server's timers fire up to a second late by default (`timerProcessorMaxTimeShift`);
- * backoffs of 100 ms are part of what the tests measure.
- */
-export const DEV_SERVER_TIMER_PRECISION = 'history.timerProcessorMaxTimeShift="1ms"';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-temporal-'));
@@ -46,25 +40,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
   const log = fs.openSync(path.join(scratch, 'temporal.log'), 'a');
-  const child = spawn(
-    bin,
-    [
-      'server',
-      'start-dev',
-      '--headless',
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--log-level',
-      'error',
-      '--dynamic-config-value',
-      DEV_SERVER_TIMER_PRECISION,
-      // The request workflow's search attributes (team, policy, route, model, status).
-      ...Object.values(SEARCH_ATTRIBUTES).flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
-    ],
-    { stdio: ['ignore', log, log] },
-  );
+  const child = spawn(bin, devServerArgs({ port, logLevel: 'error' }), { stdio: ['ignore', log, log] });
   fs.closeSync(log);
   let exited = false;
   child.once('exit', () => {
