@@ -4,8 +4,9 @@
  * It resolves the policy's current plan from the worker's registry and runs the pure evaluator.
  * Its result — the plan's hash and the decision, never the plan — is recorded in the workflow's
  * history, so replays are exact even after the policies changed, and history stays small. It also
- * carries two facts of the worker the workflow must see the same way on replay: whether the
- * namespace has the Switchyard search attributes, and how the governance activities run.
+ * carries facts of the worker the workflow must see the same way on replay: whether the namespace
+ * has the Switchyard search attributes, how the governance activities run, and which provider
+ * queues this worker serves in-process (their attempts run as local activities).
  *
  * The governance activities (ledger, rate limits, audit) are in governance.ts.
  */
@@ -21,6 +22,7 @@ export interface DecideResult {
   searchAttributes?: boolean;
   governance?: 'local' | 'remote';
   audit?: boolean;
+  localQueues?: string[];
 }
 
 export interface LocalActivityOptions {
@@ -30,14 +32,20 @@ export interface LocalActivityOptions {
   governance?: 'local' | 'remote';
   /** `false`: no audit records (benchmarks measuring their cost only). @default true */
   audit?: boolean;
+  /** Provider queues whose attempts this worker runs as local activities (asked per request). */
+  localQueues?: () => string[];
 }
 
 export function createLocalActivities(plans: PlanLookup, options: LocalActivityOptions = {}) {
-  const facts = (): Pick<DecideResult, 'searchAttributes' | 'governance' | 'audit'> => ({
-    searchAttributes: options.searchAttributes?.() ?? false,
-    governance: options.governance ?? 'local',
-    ...(options.audit === false ? { audit: false } : {}),
-  });
+  const facts = (): Pick<DecideResult, 'searchAttributes' | 'governance' | 'audit' | 'localQueues'> => {
+    const localQueues = options.localQueues?.() ?? [];
+    return {
+      searchAttributes: options.searchAttributes?.() ?? false,
+      governance: options.governance ?? 'local',
+      ...(options.audit === false ? { audit: false } : {}),
+      ...(localQueues.length > 0 ? { localQueues } : {}),
+    };
+  };
   return {
     async decideRequest(request: InferenceRequest): Promise<DecideResult> {
       const loaded = plans.current(request.policy);

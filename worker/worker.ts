@@ -85,6 +85,15 @@ export interface StartWorkersOptions {
    * faster, see docs/running.md) or ordinary activities on the workflow task queue.
    */
   governance?: 'local' | 'remote';
+  /**
+   * How the workflow runs attempts for provider queues this process also serves: `remote`
+   * (default), always as ordinary activities on the provider's queue (any worker polling it may
+   * take them); or `local`, as local activities of the workflow's worker — no round trip through
+   * the server, but a cancellation or a dead worker is noticed only at the workflow task's
+   * heartbeat (docs/running.md "Latency"). Attempts for queues this process does not serve always
+   * go to their queue.
+   */
+  attempts?: 'local' | 'remote';
   /** `false`: request workflows append no audit record. Benchmarks only (measuring its cost). @default true */
   audit?: boolean;
   /**
@@ -211,8 +220,12 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   }
 
   let searchable = false;
+  // Provider queues served in this process (by their own worker, or by the workflow worker).
+  const served = new Set<string>();
+  const localAttempts = options.attempts === 'local';
   const local = createLocalActivities(registry, {
     searchAttributes: () => searchable,
+    localQueues: () => (localAttempts ? [...served].sort() : []),
     governance: options.governance ?? 'local',
     ...(options.audit === false ? { audit: false } : {}),
   });
@@ -220,6 +233,8 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   let ownsStore = false;
   const attempts = createAttemptActivities({
     plans: registry,
+    concurrency: providerConcurrency,
+    servesLocally: (queue) => localAttempts && served.has(queue),
     ...(options.providers ? { providers: options.providers } : {}),
   }) satisfies AttemptActivities;
 
@@ -259,7 +274,11 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       plans: registry,
       ...(options.clock ? { now: options.clock } : {}),
     }) satisfies GovernanceActivities;
-    const workflowActivities = { ...local, ...governance } satisfies LocalActivities;
+    const workflowActivities = {
+      ...local,
+      ...governance,
+      localAttempt: attempts.localAttempt,
+    } satisfies LocalActivities;
     if (options.searchAttributes !== false) {
       searchable = await ensureSearchAttributes(options.connection, namespace, log);
     }
@@ -271,7 +290,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       namespace,
       taskQueue,
       workflowBundle,
-      activities: shared ? { ...workflowActivities, ...attempts } : workflowActivities,
+      activities: shared ? { ...workflowActivities, attempt: attempts.attempt } : workflowActivities,
       enableNonLocalActivities: shared !== undefined || options.governance === 'remote',
       ...(shared ? { maxConcurrentActivityTaskExecutions: shared.concurrency } : {}),
       shutdownGraceTime,
@@ -281,6 +300,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       ...options.workflowWorkerOptions,
     });
     const providers = shared ? [...shared.providers.keys()].sort() : [];
+    if (shared) served.add(taskQueue);
     launch(worker, { queue: taskQueue, concurrency: shared?.concurrency ?? 0, providers, kind: 'workflows' });
   };
 
@@ -292,10 +312,11 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
         connection: options.connection,
         namespace,
         taskQueue: queue,
-        activities: attempts,
+        activities: { attempt: attempts.attempt },
         maxConcurrentActivityTaskExecutions: concurrency,
         shutdownGraceTime,
       });
+      served.add(queue);
       launch(worker, { queue, concurrency, providers: [...providers.keys()].sort(), kind: 'attempts' });
     }
     warmEmbedded(registry, restrict, options.providers, log);

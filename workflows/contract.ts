@@ -55,6 +55,14 @@ export interface DecideOutput {
   governance?: 'local' | 'remote';
   /** `false` only in benchmarks that measure what the audit record costs (never in production). */
   audit?: boolean;
+  /**
+   * Provider task queues whose attempts the deciding worker runs itself, as local activities
+   * (`localAttempt`): it serves those queues in-process. An attempt then costs no round trip
+   * through the server (docs/running.md "Latency"). Recorded here so a replay makes the same
+   * calls; a worker that replays the request without serving the queue answers `NotLocal` and the
+   * attempt goes to the queue as an ordinary activity. Absent: none.
+   */
+  localQueues?: string[];
 }
 
 /** Input of one `attempt` activity: one call to one model, everything else is looked up by the worker. */
@@ -90,6 +98,9 @@ export type AttemptOutcome = AttemptResult & { guards?: AttemptGuardAction[] };
 export interface AttemptActivities {
   attempt(input: AttemptInput): Promise<AttemptOutcome>;
 }
+
+/** The failure type of a `localAttempt` on a worker that does not serve the attempt's queue. */
+export const NOT_LOCAL = 'NotLocal';
 
 /** Budgets and rate limits of a decision, for the ledger (names are the plan's; the store qualifies them). */
 export interface GovernanceInput {
@@ -175,6 +186,8 @@ export interface GovernanceActivities {
  */
 export interface LocalActivities extends GovernanceActivities {
   decideRequest(request: InferenceRequest): Promise<DecideOutput>;
+  /** The `attempt` activity run by the workflow's own worker (a queue in `localQueues`). */
+  localAttempt(input: AttemptInput): Promise<AttemptOutcome>;
 }
 
 /**

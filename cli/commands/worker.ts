@@ -6,7 +6,7 @@ import { CliError, parse } from '../args.js';
 import type { CommandResult } from '../main.js';
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, configFrom, connectWorker, untilSignal } from '../temporal.js';
 
-export const workerUsage = `usage: switchyard worker --policies DIR [--queues Q1,Q2] [--no-watch] [--store URL] [--address A] [--namespace N]
+export const workerUsage = `usage: switchyard worker --policies DIR [--queues Q1,Q2] [--attempts local|remote] [--no-watch] [--store URL] [--address A] [--namespace N]
 
 Compiles and validates every policy in DIR (refuses to start on errors, printing them), then polls
 Temporal: the workflow task queue (requests and their decisions) and one task queue per provider
@@ -16,6 +16,11 @@ Watches DIR: new requests use the new plans, running ones keep theirs. Ctrl-C st
   --policies DIR     the policies (or 'policies:' in switchyard.yaml)
   --queues Q1,Q2     poll only these task queues, e.g. a GPU host's provider queue; add the
                      workflow task queue (switchyard) to run requests here too
+  --attempts MODE    remote (default): attempts always go through the provider's queue;
+                     local: attempts for provider queues this worker also polls run as local
+                     activities of the request's workflow — no round trip through Temporal, but
+                     a cancellation waits for the workflow task's heartbeat (up to 8 s)
+                     (SWITCHYARD_ATTEMPTS, 'attempts:' in switchyard.yaml)
   --no-watch         do not recompile when DIR changes
   --store URL        the budget ledger and audit trail (SWITCHYARD_STORE, 'store:' in
                      switchyard.yaml; default sqlite:.switchyard/state.db); workers that poll the
@@ -29,6 +34,7 @@ export async function worker(argv: string[]): Promise<CommandResult> {
     {
       policies: { type: 'string' },
       queues: { type: 'string' },
+      attempts: { type: 'string' },
       'no-watch': { type: 'boolean' },
       store: { type: 'string' },
       ...CONNECTION_OPTIONS,
@@ -48,6 +54,7 @@ export async function worker(argv: string[]): Promise<CommandResult> {
     ...(typeof values.policies === 'string' ? { policies: values.policies } : {}),
     ...(queues ? { queues } : {}),
     ...(typeof values.store === 'string' ? { store: values.store } : {}),
+    ...(typeof values.attempts === 'string' ? { attempts: values.attempts } : {}),
   });
   if (config.policies === undefined) {
     return {
@@ -108,6 +115,7 @@ export async function launch(
       taskQueue: config.taskQueue,
       watch,
       storeUrl: config.store,
+      attempts: config.attempts,
       ...(config.queues ? { queues: config.queues } : {}),
       log: (line) => process.stderr.write(`${line}\n`),
     });

@@ -86,6 +86,8 @@ export async function startStack(options: {
   /** The governance activities' clock. */
   clock?: () => number;
   governance?: 'local' | 'remote';
+  /** How attempts run (worker/worker.ts); default remote. */
+  attempts?: 'local' | 'remote';
   /** Worker log lines (default: dropped). */
   log?: (line: string) => void;
 }): Promise<Stack> {
@@ -105,6 +107,7 @@ export async function startStack(options: {
     log: options.log ?? (() => undefined),
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.governance ? { governance: options.governance } : {}),
+    ...(options.attempts ? { attempts: options.attempts } : {}),
   });
   const client = await SwitchyardClient.connect({ address, taskQueue: options.taskQueue });
   return {
@@ -227,12 +230,12 @@ export interface CliProcess {
 
 /** Waits until `check` holds (polling), or fails after `timeoutMs`. */
 export async function eventually(
-  check: () => boolean,
+  check: () => boolean | Promise<boolean>,
   timeoutMs = 20_000,
   what = 'condition',
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }

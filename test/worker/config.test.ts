@@ -76,6 +76,23 @@ describe('loadConfig', () => {
     );
   });
 
+  it('attempts: remote by default; local from the flag, SWITCHYARD_ATTEMPTS or the file; else an error', () => {
+    expect(loadConfig({ env: {}, cwd: dir }).attempts).toBe('remote');
+    const file = write('attempts.yaml', 'attempts: local\n');
+    expect(loadConfig({ env: {}, cwd: dir, flags: { config: file } }).attempts).toBe('local');
+    expect(loadConfig({ env: { SWITCHYARD_ATTEMPTS: 'local' }, cwd: dir }).attempts).toBe('local');
+    expect(loadConfig({ env: {}, cwd: dir, flags: { config: file, attempts: 'remote' } }).attempts).toBe(
+      'remote',
+    );
+    const err = error(() => loadConfig({ env: {}, cwd: dir, flags: { attempts: 'nearby' } }));
+    expect(err.code).toBe('E-CONFIG-ATTEMPTS');
+    expect(err.message).toBe("attempts must be local or remote, not 'nearby'");
+    const bad = write('attempts-bad.yaml', 'attempts: nearby\n');
+    expect(error(() => loadConfig({ env: {}, cwd: dir, flags: { config: bad } })).code).toBe(
+      'E-CONFIG-INVALID',
+    );
+  });
+
   it('reads ./switchyard.yaml when present', () => {
     const cwd = fs.mkdtempSync(path.join(dir, 'cwd-'));
     fs.writeFileSync(path.join(cwd, 'switchyard.yaml'), 'namespace: here\n');
