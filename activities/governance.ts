@@ -11,7 +11,9 @@
  *   never refuse. A refusal names the budget and carries a fresh snapshot.
  * - `settle`: a step's `settle` list: commit (actual cost) or release, by reservation key.
  * - `admitRateLimits`: an attempt step's `rateLimits` list, keyed by the request id.
- * - `appendAudit`: the request's audit record, prompts kept as the policy's `audit prompts` says.
+ * - `appendAudit`: the request's audit record, prompts kept as the policy's `audit prompts` says,
+ *   with the policy's `audit retain` (the store deletes the record once it and every older one
+ *   are past their retention).
  *
  * Budget and rate-limit names are qualified with the policy in the store (`<policy>/<name>`):
  * budgets belong to their policy, so two policies' `monthly` budgets are different ledgers.
@@ -62,8 +64,11 @@ export const RESERVATION_MARGIN_MS = 5 * 60_000;
 export interface GovernanceOptions {
   /** The clock (epoch ms); default `Date.now`. */
   now?: () => number;
-  /** To find a plan's `audit prompts` setting and its providers' API-key variables by plan hash. */
-  plans?: Pick<PlanLookup, 'byHash'>;
+  /**
+   * To find a plan's `audit` settings (prompts, retention) and its providers' API-key variables by
+   * plan hash; `current` (optional) is asked for the retention of a plan no longer known by hash.
+   */
+  plans?: Pick<PlanLookup, 'byHash'> & Partial<Pick<PlanLookup, 'current'>>;
   /** Where API-key variables are read from to scrub their values; default `process.env`. */
   env?: NodeJS.ProcessEnv;
 }
@@ -418,11 +423,17 @@ export function createGovernanceActivities(store: Store, options: GovernanceOpti
     },
 
     async appendAudit(input: AuditActivityInput): Promise<AuditActivityResult> {
+      const plan = options.plans?.byHash(input.result.plan)?.plan;
       const prompts =
         input.prompts ??
         (input.result.decision.audit as Decision['audit'] | undefined)?.prompts ??
-        options.plans?.byHash(input.result.plan)?.plan.audit.prompts ??
+        plan?.audit.prompts ??
         'hashed';
+      // `retain N days` of the request's plan; of the policy's current plan when that one is no
+      // longer known (a worker restarted after a policy change): kept forever only when the
+      // policy says so, or when no plan of it is loaded.
+      const retainDays =
+        (plan ?? options.plans?.current?.(input.result.policy)?.plan)?.audit.retainDays ?? null;
       const record = buildAuditRecord(
         input.request,
         input.result,
@@ -430,7 +441,7 @@ export function createGovernanceActivities(store: Store, options: GovernanceOpti
         input.guardActions as readonly JsonValue[] | undefined,
       );
       const scrubbed = scrubSecrets(record, makeScrubber(secretValues(input.result.plan)));
-      const outcome = await store.appendAudit(scrubbed, now());
+      const outcome = await store.appendAudit({ ...scrubbed, retainDays }, now());
       return { seq: outcome.record.seq, hash: outcome.record.hash, replayed: outcome.replayed };
     },
   };

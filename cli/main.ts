@@ -36,7 +36,7 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }
   },
   audit: {
     load: async () => (await import('./commands/audit.js')).audit,
-    summary: 'verify, tail and query the audit trail',
+    summary: 'verify, tail, query and prune the audit trail',
   },
   fmt: {
     load: async () => (await import('./commands/fmt.js')).fmt,

@@ -7,10 +7,26 @@
  * concurrent appends form one chain without forks. `verify` recomputes every hash in `seq` order,
  * checks each `prevHash` link, that `seq` has no gaps, that the columns queries use agree with the
  * hashed body, and that the head names the last record (so cutting records off the end shows).
+ *
+ * Retention (`audit { retain N days }`): a record's `expires_ms` is its time + N days (NULL = kept
+ * forever), outside the hashed body. Since the chain is one line, only a prefix can go: `prune`
+ * deletes the longest prefix whose records are all expired — a record kept forever, or not yet
+ * expired, holds back every later one — after checking each link as `verify` does (a broken record
+ * is never pruned away; pruning stops there). The head row's `floor_seq` / `floor_hash` name the
+ * last record pruned; `verify` starts there, and reports records left at or before it.
  */
-import { GENESIS_HASH, canonicalJson, sha256 } from './canonical.js';
+import { canonicalJson, sha256 } from './canonical.js';
 import { all, get, getForUpdate, num, run, type Param, type Tx } from './sql.js';
-import type { AuditAppendOutcome, AuditInput, AuditQuery, AuditRecord, AuditVerifyOutcome } from './types.js';
+import type {
+  AuditAppendOutcome,
+  AuditInput,
+  AuditPruneOutcome,
+  AuditQuery,
+  AuditRecord,
+  AuditVerifyOutcome,
+} from './types.js';
+
+const DAY_MS = 86_400_000;
 
 interface RecordRow {
   seq: unknown;
@@ -44,8 +60,14 @@ function toRecord(row: RecordRow): AuditRecord {
   return { ...body, seq: num(row.seq), hash: row.hash };
 }
 
-/** `body`: the record without `seq`, `hash` and `prevHash`, already normalised and scrubbed. */
-export function* appendTx(body: AuditInput & { time: string }): Tx<AuditAppendOutcome> {
+/**
+ * `body`: the record without `seq`, `hash` and `prevHash`, already normalised and scrubbed.
+ * `retainDays`: the policy's retention (`null`: kept forever); sets `expires_ms`, not hashed.
+ */
+export function* appendTx(
+  body: Omit<AuditInput, 'retainDays'> & { time: string },
+  retainDays: number | null,
+): Tx<AuditAppendOutcome> {
   const head = yield* getForUpdate<{ seq: unknown; hash: string }>(
     'SELECT seq, hash FROM audit_head WHERE id = 1',
   );
@@ -59,21 +81,26 @@ export function* appendTx(body: AuditInput & { time: string }): Tx<AuditAppendOu
   const hash = sha256(text);
   const timeMs = Date.parse(body.time);
   if (!Number.isFinite(timeMs)) throw new TypeError(`audit: time ${body.time} is not an ISO 8601 time`);
-  yield* run(`INSERT INTO audit_records (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
-    seq,
-    body.id,
-    timeMs,
-    body.caller.team,
-    body.caller.app,
-    body.caller.user,
-    body.policy,
-    body.model,
-    modelsOf(body),
-    body.status,
-    text,
-    head.hash,
-    hash,
-  ]);
+  const expiresMs = retainDays === null ? null : timeMs + Math.round(retainDays * DAY_MS);
+  yield* run(
+    `INSERT INTO audit_records (${COLUMNS}, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [
+      seq,
+      body.id,
+      timeMs,
+      body.caller.team,
+      body.caller.app,
+      body.caller.user,
+      body.policy,
+      body.model,
+      modelsOf(body),
+      body.status,
+      text,
+      head.hash,
+      hash,
+      expiresMs,
+    ],
+  );
   yield* run('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1', [seq, hash]);
   return { record: { ...hashed, seq, hash }, replayed: false };
 }
@@ -138,40 +165,119 @@ function columnMismatch(row: RecordRow, body: Record<string, unknown>): string |
   return null;
 }
 
+interface HeadRow {
+  seq: unknown;
+  hash: string;
+  floor_seq: unknown;
+  floor_hash: string;
+}
+
+const HEAD = 'SELECT seq, hash, floor_seq, floor_hash FROM audit_head WHERE id = 1';
+
 export function* verifyTx(): Tx<AuditVerifyOutcome> {
-  const head = yield* get<{ seq: unknown; hash: string }>('SELECT seq, hash FROM audit_head WHERE id = 1');
+  const head = yield* get<HeadRow>(HEAD);
   if (head === undefined) {
-    return { ok: false, count: 0, broken: { seq: 0, id: null, reason: 'the chain head row is missing' } };
+    return {
+      ok: false,
+      count: 0,
+      pruned: 0,
+      broken: { seq: 0, id: null, reason: 'the chain head row is missing' },
+    };
   }
-  let prev = GENESIS_HASH;
+  const floor = num(head.floor_seq);
+  const pruned = floor;
+  // Records at or before the floor should have been deleted with it: one left behind is outside the
+  // verified chain, so it is reported rather than trusted.
+  const stale = yield* get<RecordRow>(
+    `SELECT ${COLUMNS} FROM audit_records WHERE seq <= ? ORDER BY seq LIMIT 1`,
+    [floor],
+  );
+  if (stale !== undefined) {
+    return {
+      ok: false,
+      count: 0,
+      pruned,
+      broken: {
+        ...describe(stale),
+        reason: `it is at or before the chain's floor (#${floor}, the last record pruned) but is still there`,
+      },
+    };
+  }
+  let prev = head.floor_hash;
   let count = 0;
-  let after = 0;
   for (;;) {
     const rows = yield* all<RecordRow>(
       `SELECT ${COLUMNS} FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ${PAGE}`,
-      [after],
+      [floor + count],
     );
     for (const row of rows) {
-      const reason = check(row, prev, count + 1);
-      if (reason !== null) return { ok: false, count, broken: { ...describe(row), reason } };
+      const reason = check(row, prev, floor + count + 1);
+      if (reason !== null) return { ok: false, count, pruned, broken: { ...describe(row), reason } };
       prev = row.hash;
       count += 1;
     }
     if (rows.length < PAGE) break;
-    after = count;
   }
-  if (num(head.seq) !== count || head.hash !== prev) {
+  const last = floor + count;
+  if (num(head.seq) !== last || head.hash !== prev) {
     return {
       ok: false,
       count,
+      pruned,
       broken: {
         seq: num(head.seq),
         id: null,
-        reason: `the chain head names record #${num(head.seq)} (${head.hash}) but the last record is #${count} (${prev}): records were removed from the end`,
+        reason: `the chain head names record #${num(head.seq)} (${head.hash}) but the last record is #${last} (${prev}): records were removed from the end`,
       },
     };
   }
-  return { ok: true, count, head: head.hash };
+  return { ok: true, count, pruned, head: head.hash };
+}
+
+/** At most this many records are deleted per transaction by `pruneAuditTx`. */
+export const PRUNE_PAGE = 1000;
+
+/**
+ * One page of retention: deletes, from the floor on, the records that are expired (`expires_ms` ≤
+ * `now`), in seq order, stopping at the first that is not (NULL = kept forever), at the first that
+ * does not verify, or after `limit`; moves the floor to the last one deleted. `more`: the page was
+ * full, so there may be more to prune.
+ */
+export function* pruneAuditTx(
+  now: number,
+  limit: number = PRUNE_PAGE,
+): Tx<AuditPruneOutcome & { more: boolean }> {
+  const head = yield* getForUpdate<HeadRow>(HEAD);
+  if (head === undefined) throw new Error('audit: the chain head row is missing (store not migrated?)');
+  const floor = num(head.floor_seq);
+  const rows = yield* all<RecordRow & { expires_ms: unknown }>(
+    `SELECT ${COLUMNS}, expires_ms FROM audit_records WHERE seq > ? ORDER BY seq LIMIT ${Math.floor(limit)}`,
+    [floor],
+  );
+  let prev = head.floor_hash;
+  let last = floor;
+  let broken: AuditPruneOutcome['broken'];
+  for (const row of rows) {
+    if (row.expires_ms === null || row.expires_ms === undefined || num(row.expires_ms) > now) break;
+    const reason = check(row, prev, last + 1);
+    if (reason !== null) {
+      broken = { ...describe(row), reason };
+      break;
+    }
+    prev = row.hash;
+    last = num(row.seq);
+  }
+  const deleted = last - floor;
+  if (deleted > 0) {
+    yield* run('DELETE FROM audit_records WHERE seq > ? AND seq <= ?', [floor, last]);
+    yield* run('UPDATE audit_head SET floor_seq = ?, floor_hash = ? WHERE id = 1', [last, prev]);
+  }
+  return {
+    deleted,
+    floorSeq: last,
+    more: deleted === rows.length && rows.length === Math.floor(limit),
+    ...(broken ? { broken } : {}),
+  };
 }
 
 function likeEscape(text: string): string {

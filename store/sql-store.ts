@@ -1,5 +1,5 @@
 /** The `Store` interface over a SQL driver (SQLite or PostgreSQL): the logic is shared, see sql.ts. */
-import { appendTx, getTx, queryTx, tailTx, verifyTx } from './audit.js';
+import { appendTx, getTx, pruneAuditTx, queryTx, tailTx, verifyTx } from './audit.js';
 import {
   budgetDefinitionsTx,
   budgetScopesTx,
@@ -21,6 +21,7 @@ import {
   type AdmitOutcome,
   type AuditAppendOutcome,
   type AuditInput,
+  type AuditPruneOutcome,
   type AuditQuery,
   type AuditRecord,
   type AuditVerifyOutcome,
@@ -138,12 +139,31 @@ export class SqlStore implements Store {
   }
 
   async appendAudit(input: AuditInput, now: number = Date.now()): Promise<AuditAppendOutcome> {
-    const body = this.normalise(input, now);
-    return this.driver.transaction(() => appendTx(body), 'write');
+    const { retainDays = null, ...record } = input ?? ({} as AuditInput);
+    if (
+      retainDays !== null &&
+      !(typeof retainDays === 'number' && Number.isFinite(retainDays) && retainDays > 0)
+    )
+      throw new TypeError(`appendAudit: retainDays ${String(retainDays)} is not a positive number of days`);
+    const body = this.normalise(record, now);
+    return this.driver.transaction(() => appendTx(body, retainDays), 'write');
   }
 
   async verifyAudit(): Promise<AuditVerifyOutcome> {
     return this.driver.transaction(() => verifyTx(), 'read');
+  }
+
+  async pruneAudit(now: number = Date.now()): Promise<AuditPruneOutcome> {
+    if (!Number.isFinite(now)) throw new TypeError(`pruneAudit: now ${now} is not a time`);
+    let deleted = 0;
+    // One transaction per page: a large backlog never holds the write lock (and the head row that
+    // every append locks) for long.
+    for (;;) {
+      const page = await this.driver.transaction(() => pruneAuditTx(now), 'write');
+      deleted += page.deleted;
+      if (page.broken !== undefined) return { deleted, floorSeq: page.floorSeq, broken: page.broken };
+      if (!page.more) return { deleted, floorSeq: page.floorSeq };
+    }
   }
 
   async queryAudit(query: AuditQuery): Promise<AuditRecord[]> {
@@ -176,13 +196,16 @@ export class SqlStore implements Store {
   }
 
   /** Plain JSON (no `undefined`, no class instances), a time, and no secrets. */
-  private normalise(input: AuditInput, now: number): AuditInput & { time: string } {
+  private normalise(
+    input: Omit<AuditInput, 'retainDays'>,
+    now: number,
+  ): Omit<AuditInput, 'retainDays'> & { time: string } {
     if (typeof input?.id !== 'string' || input.id === '')
       throw new TypeError('appendAudit: the record has no id');
     if (!STATUSES.has(input.status))
       throw new TypeError(`appendAudit: status ${String(input.status)} is not served|rejected|failed`);
     if (!Array.isArray(input.attempts)) throw new TypeError('appendAudit: attempts must be an array');
-    const plain = JSON.parse(JSON.stringify(input)) as AuditInput;
+    const plain = JSON.parse(JSON.stringify(input)) as Omit<AuditInput, 'retainDays'>;
     const time = plain.time ?? new Date(now).toISOString();
     // Deterministic: a retried append of the same request scrubs to the same id.
     return scrubSecrets({ ...plain, time }, this.scrub);

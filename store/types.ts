@@ -223,9 +223,14 @@ export interface AuditInput {
   prompts: AuditPrompts;
   /** Anything else worth keeping (escalation, elapsed time …). */
   extra?: { [key: string]: JsonValue };
+  /**
+   * The policy's `audit { retain N days }`: the record may be deleted N days after its `time`
+   * (`pruneAudit`); `null` or missing = kept forever. Not part of the record or its hash.
+   */
+  retainDays?: number | null;
 }
 
-export interface AuditRecord extends AuditInput {
+export interface AuditRecord extends Omit<AuditInput, 'retainDays'> {
   time: string;
   /** Position in the chain, from 1. */
   seq: number;
@@ -242,14 +247,34 @@ export interface AuditAppendOutcome {
 }
 
 export type AuditVerifyOutcome =
-  | { ok: true; count: number; head: string }
+  | {
+      ok: true;
+      /** Records verified: those after the floor. */
+      count: number;
+      /** Records pruned by retention before the floor: the chain now starts after #`pruned`. */
+      pruned: number;
+      head: string;
+    }
   | {
       ok: false;
       /** Records checked before the broken one. */
       count: number;
+      pruned: number;
       /** The first broken record (or the chain head when the end of the chain was cut off). */
       broken: { seq: number; id: string | null; reason: string };
     };
+
+export interface AuditPruneOutcome {
+  /** Records deleted by this call. */
+  deleted: number;
+  /** The last record pruned so far (by this call or before; 0 = none): the chain starts after it. */
+  floorSeq: number;
+  /**
+   * Set when pruning stopped at an expired record that does not verify (its link, seq or hash is
+   * wrong): it is left in place, so `verifyAudit` still reports it.
+   */
+  broken?: { seq: number; id: string; reason: string };
+}
 
 export interface AuditQuery {
   team?: string;
@@ -327,8 +352,17 @@ export interface Store {
 
   /** Appends one record to the hash chain; idempotent by request id. Secrets are scrubbed first. */
   appendAudit(input: AuditInput, now?: number): Promise<AuditAppendOutcome>;
-  /** Recomputes the whole chain; names the first broken record. */
+  /**
+   * Recomputes the whole chain from its floor (the last record pruned, or the genesis hash);
+   * names the first broken record.
+   */
   verifyAudit(): Promise<AuditVerifyOutcome>;
+  /**
+   * Retention: deletes the longest prefix of the chain whose records are all past their expiry
+   * (`expires_ms` ≤ `now`; a record kept forever holds back every later one) and moves the floor
+   * to the last deleted record. Works in pages of at most 1000 records, each its own transaction.
+   */
+  pruneAudit(now?: number): Promise<AuditPruneOutcome>;
   queryAudit(query: AuditQuery): Promise<AuditRecord[]>;
   /** The last `n` records, oldest first. */
   tailAudit(n: number): Promise<AuditRecord[]>;

@@ -103,7 +103,16 @@ export interface StartWorkersOptions {
   searchAttributes?: 'auto' | false;
   /** Progress lines (ready, reloads, errors). @default stderr */
   log?: (line: string) => void;
+  /**
+   * How often the workflow worker prunes its store (expired audit records, `store.pruneAudit`;
+   * ledger reservations and rate-limit admissions older than 7 days, `store.prune`): at start, then
+   * every this many ms; `0` never. @default 3600000 (an hour)
+   */
+  pruneEveryMs?: number;
 }
+
+/** Ledger reservations and rate-limit admissions are forgotten this long after they ended. */
+export const LEDGER_KEEP_MS = 7 * 24 * 3_600_000;
 
 export interface QueueWorker {
   queue: string;
@@ -333,6 +342,46 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     throw err;
   }
 
+  // Store housekeeping (workflow worker only): audit retention and old ledger keys, at start and
+  // then on a timer that never keeps the process alive; a failure is logged, never fatal.
+  let pruneTimer: NodeJS.Timeout | undefined;
+  let pruning: Promise<void> | undefined;
+  const pruneStore = (): void => {
+    if (store === undefined || stopping || pruning !== undefined) return;
+    const target = store;
+    const at = (options.clock ?? Date.now)();
+    pruning = (async () => {
+      try {
+        const audit = await target.pruneAudit(at);
+        if (audit.deleted > 0) {
+          log(
+            `switchyard worker: pruned ${audit.deleted} expired audit record${audit.deleted === 1 ? '' : 's'}; the chain now starts after #${audit.floorSeq}`,
+          );
+        }
+        if (audit.broken !== undefined) {
+          log(
+            `switchyard worker: audit pruning stopped at record #${audit.broken.seq} (${audit.broken.id}): ${audit.broken.reason}; run 'switchyard audit verify'`,
+          );
+        }
+      } catch (err) {
+        log(`switchyard worker: cannot prune the audit trail: ${(err as Error).message}`);
+      }
+      try {
+        await target.prune(at - LEDGER_KEEP_MS);
+      } catch (err) {
+        log(`switchyard worker: cannot prune the ledger: ${(err as Error).message}`);
+      }
+    })().finally(() => {
+      pruning = undefined;
+    });
+  };
+  const pruneEveryMs = options.pruneEveryMs ?? 3_600_000;
+  if (running.some((r) => r.info.kind === 'workflows') && pruneEveryMs > 0) {
+    pruneStore();
+    pruneTimer = setInterval(pruneStore, pruneEveryMs);
+    pruneTimer.unref();
+  }
+
   let stopWatching: (() => void) | undefined;
   if (options.watch ?? true) {
     stopWatching = registry.watch({
@@ -366,10 +415,12 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     shutdownPromise ??= (async () => {
       stopping = true;
       stopWatching?.();
+      clearInterval(pruneTimer);
       for (const { worker } of running) {
         if (worker.getState() === 'RUNNING') worker.shutdown();
       }
-      await Promise.allSettled(running.map((r) => r.run));
+      // A prune in flight finishes (page by page) before the store closes.
+      await Promise.allSettled([...running.map((r) => r.run), pruning]);
       if (options.closeProviders ?? true) await closeProviders();
       if (ownsStore) await store?.close().catch(() => undefined);
     })();

@@ -8,15 +8,27 @@ export const auditUsage = `usage: switchyard audit verify [--store URL] [--forma
        switchyard audit query [--team T] [--app A] [--user U] [--policy P] [--model M]
                               [--status served|rejected|failed] [--since TIME] [--until TIME]
                               [--limit N] [--store URL] [--format text|json]
+       switchyard audit prune [--store URL] [--format text|json]
 
 Reads the audit trail: one record per request, each carrying the hash of the previous one.
-  verify  recomputes the whole chain; names the first broken record (exit 1)
+  verify  recomputes the whole chain from where it starts (after the records pruned by
+          retention); names the first broken record (exit 1)
+  prune   deletes the records past their policy's 'audit { retain N days }', oldest first: a
+          record goes once it and every older record are past their retention (a record of a
+          policy without retain is kept forever, and so is every record after it); workers do
+          this every hour
   tail    the last N records (default 20), oldest first
   query   the most recent matching records (default limit 100), oldest first; --model matches the
           model that answered or any attempted one; TIME is 2026-11-27, 2026-11-27T10:00:00Z, or a
           duration ago (30m, 2h, 7d); --since is inclusive, --until exclusive
 The store is --store URL, else SWITCHYARD_STORE, else sqlite:.switchyard/state.db.
 Exit status: 0 done (verify: the chain is intact), 1 errors or a broken chain, 2 usage.`;
+
+const SUBCOMMANDS = ['verify', 'tail', 'query', 'prune'];
+
+function recordCount(n: number): string {
+  return `${n} record${n === 1 ? '' : 's'}`;
+}
 
 const STATUSES = ['served', 'rejected', 'failed'] as const;
 
@@ -60,8 +72,10 @@ export async function audit(argv: string[]): Promise<CommandResult> {
   );
   if (values.help) return { stdout: auditUsage, exitCode: 0 };
   const [sub, ...extra] = positionals;
-  if (sub === undefined || !['verify', 'tail', 'query'].includes(sub) || extra.length > 0) {
-    return { usage: `expected 'audit verify', 'audit tail' or 'audit query'\n${auditUsage}` };
+  if (sub === undefined || !SUBCOMMANDS.includes(sub) || extra.length > 0) {
+    return {
+      usage: `expected 'audit verify', 'audit tail', 'audit query' or 'audit prune'\n${auditUsage}`,
+    };
   }
   const format = (values.format as string | undefined) ?? 'text';
   if (format !== 'text' && format !== 'json') return { usage: `--format ${format}: expected text or json` };
@@ -103,9 +117,15 @@ export async function audit(argv: string[]): Promise<CommandResult> {
     if (sub === 'verify') {
       const result = await store.verifyAudit();
       if (format === 'json') return { stdout: JSON.stringify(result, null, 2), exitCode: result.ok ? 0 : 1 };
+      // Records pruned by retention are not verified: say where the verified chain starts.
+      const n = result.pruned;
       if (result.ok) {
+        const pruned =
+          n > 0
+            ? `; ${n} older record${n === 1 ? ' was' : 's were'} pruned by retention (the chain starts after #${n})`
+            : '';
         return {
-          stdout: `audit chain intact: ${result.count} record${result.count === 1 ? '' : 's'}, head ${result.head}`,
+          stdout: `audit chain intact: ${recordCount(result.count)}, head ${result.head}${pruned}`,
           exitCode: 0,
         };
       }
@@ -114,8 +134,23 @@ export async function audit(argv: string[]): Promise<CommandResult> {
           ? `at the chain head (#${result.broken.seq})`
           : `at record #${result.broken.seq} (${result.broken.id})`;
       return {
-        stderr: `error E-AUDIT-BROKEN audit chain broken ${where}: ${result.broken.reason} (${result.count} record${result.count === 1 ? '' : 's'} before it verified)`,
+        stderr: `error E-AUDIT-BROKEN audit chain broken ${where}: ${result.broken.reason} (${recordCount(result.count)} before it verified${n > 0 ? `, after the ${n} pruned by retention` : ''})`,
         exitCode: 1,
+      };
+    }
+    if (sub === 'prune') {
+      const result = await store.pruneAudit(Date.now());
+      const exitCode = result.broken === undefined ? 0 : 1;
+      if (format === 'json') return { stdout: JSON.stringify(result, null, 2), exitCode };
+      const starts = result.floorSeq === 0 ? 'starts at #1' : `now starts after #${result.floorSeq}`;
+      return {
+        stdout: `pruned ${recordCount(result.deleted)}; the chain ${starts}`,
+        ...(result.broken === undefined
+          ? {}
+          : {
+              stderr: `error E-AUDIT-BROKEN pruning stopped at record #${result.broken.seq} (${result.broken.id}): ${result.broken.reason}; run 'switchyard audit verify'`,
+            }),
+        exitCode,
       };
     }
     const records = sub === 'tail' ? await store.tailAudit(n) : await store.queryAudit(query);

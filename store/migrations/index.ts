@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { ledger } from './001-ledger.js';
 import { rateLimits } from './002-rate-limits.js';
 import { audit } from './003-audit.js';
+import { auditRetention } from './004-audit-retention.js';
 
 export interface Migration {
   version: number;
@@ -18,7 +19,7 @@ export interface Migration {
   postgres: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [ledger, rateLimits, audit];
+export const MIGRATIONS: readonly Migration[] = [ledger, rateLimits, audit, auditRetention];
 
 export function checksum(migration: Migration, dialect: 'sqlite' | 'postgres'): string {
   return createHash('sha256').update(migration[dialect], 'utf8').digest('hex').slice(0, 16);

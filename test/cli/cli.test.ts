@@ -7,16 +7,24 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validatePlan } from '../../dsl/compiler/index.js';
+import { openStore } from '../../store/index.js';
+import type { AuditInput } from '../../store/types.js';
+import { backends, type Backend } from '../store/backends.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const bin = path.join(root, 'bin', 'switchyard.js');
 let tmp: string;
 
-function run(args: string[], input?: string): { code: number | null; stdout: string; stderr: string } {
+function run(
+  args: string[],
+  input?: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { code: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [bin, ...args], {
     cwd: root,
     encoding: 'utf8',
     input,
+    env,
     timeout: 60_000,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
@@ -235,3 +243,113 @@ describe('switchyard test', () => {
     expect(stdout.trim().split('\n').at(-1)).toBe('1 passed, 1 failed');
   });
 });
+
+const BACKENDS = await backends();
+
+/** A served request's audit record, as the workflow appends it. */
+function auditInput(id: string, time: string): AuditInput {
+  return {
+    id,
+    time,
+    caller: { team: 'support', app: 'helpdesk', user: null },
+    capability: 'chat',
+    classification: 'internal',
+    mode: 'interactive',
+    policy: 'support',
+    plan: 'sha256:abc',
+    route: 'interactive',
+    model: 'llama-8b',
+    provider: 'gpu-east',
+    status: 'served',
+    reason: null,
+    attempts: [],
+    usage: { inputTokens: 31, outputTokens: 54 },
+    costNanos: 13_900,
+    cost: '0.0000139',
+    guards: [],
+    budgets: [],
+    rateLimits: [],
+    prompts: { mode: 'none', messages: [], answer: null },
+  };
+}
+afterAll(async () => {
+  for (const backend of BACKENDS) await backend.cleanup();
+});
+
+describe.each(BACKENDS.map((b) => [b.name, b] as const))(
+  'switchyard audit prune (%s store)',
+  (_name, backend: Backend) => {
+    if (backend.broken !== undefined) {
+      it('reaches the PostgreSQL server it was given', () => {
+        throw new Error(backend.broken);
+      });
+      return;
+    }
+    if (backend.unavailable !== null) {
+      it.skip(`skipped: ${backend.unavailable}`, () => undefined);
+      return;
+    }
+
+    it('deletes the records past their retention, oldest first; verify then reports them as pruned', async () => {
+      const url = backend.freshUrl();
+      const store = await openStore(url);
+      const day = 86_400_000;
+      const now = Date.now();
+      try {
+        // Two records past a 30-day retention, one kept forever, one past its retention after it.
+        for (const [id, age, retainDays] of [
+          ['expired-1', 40, 30],
+          ['expired-2', 35, 30],
+          ['forever', 34, null],
+          ['expired-3', 33, 30],
+        ] as const) {
+          await store.appendAudit({
+            ...auditInput(id, new Date(now - age * day).toISOString()),
+            retainDays,
+          });
+        }
+      } finally {
+        await store.close();
+      }
+
+      const pruned = run(['audit', 'prune', '--store', url]);
+      expect(pruned).toEqual({
+        code: 0,
+        stdout: 'pruned 2 records; the chain now starts after #2\n',
+        stderr: '',
+      });
+      // The same store named by SWITCHYARD_STORE; nothing more is due (the forever record holds #4 back).
+      const again = run(['audit', 'prune'], undefined, { ...process.env, SWITCHYARD_STORE: url });
+      expect(again).toEqual({
+        code: 0,
+        stdout: 'pruned 0 records; the chain now starts after #2\n',
+        stderr: '',
+      });
+      const verify = run(['audit', 'verify', '--store', url]);
+      expect(verify.code).toBe(0);
+      expect(verify.stdout).toMatch(
+        /^audit chain intact: 2 records, head sha256:[0-9a-f]{64}; 2 older records were pruned by retention \(the chain starts after #2\)\n$/,
+      );
+      const tail = run(['audit', 'tail', '--store', url]);
+      expect(
+        tail.stdout
+          .trim()
+          .split('\n')
+          .map((line) => line.split(/\s+/)[2]),
+      ).toEqual(['forever', 'expired-3']);
+    });
+
+    it('has --help text, and refuses a missing store with one line', () => {
+      const help = run(['audit', '--help']);
+      expect(help.code).toBe(0);
+      expect(help.stdout).toMatch(/switchyard audit prune \[--store URL\]/);
+      expect(help.stdout).toMatch(
+        /prune {3}deletes the records past their policy's 'audit \{ retain N days \}'/,
+      );
+      const missing = run(['audit', 'prune', '--store', `sqlite:${path.join(tmp, 'none.db')}`]);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toMatch(/^switchyard audit: error E-STORE-MISSING no store at /);
+      noStackTrace(missing.stderr);
+    });
+  },
+);

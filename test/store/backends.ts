@@ -22,6 +22,8 @@ const TMP = path.join(PROJECT_ROOT, 'test/.tmp/store');
 
 export interface Raw {
   query(sql: string): Promise<Record<string, unknown>[]>;
+  /** Runs a script of several statements (no results). */
+  exec(sql: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -57,6 +59,7 @@ export function sqliteBackend(): Backend {
           db.prepare(sql).reader
             ? (db.prepare(sql).all() as Record<string, unknown>[])
             : (db.prepare(sql).run(), []),
+        exec: async (sql) => void db.exec(sql),
         close: async () => void db.close(),
       };
     },
@@ -127,6 +130,7 @@ async function postgresBackend(): Promise<Backend> {
       await client.connect();
       return {
         query: async (sql) => (await client.query(sql)).rows as Record<string, unknown>[],
+        exec: async (sql) => void (await client.query(sql)),
         close: () => client.end(),
       };
     },

@@ -367,6 +367,79 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s store', (_name, bac
     });
   });
 
+  describe('audit retention', () => {
+    async function expiries(url: string): Promise<[string, number | null][]> {
+      const raw = await backend.raw(url);
+      try {
+        const rows = await raw.query('SELECT id, time_ms, expires_ms FROM audit_records ORDER BY seq');
+        return rows.map((r) => [
+          String(r.id),
+          r.expires_ms === null ? null : Number(r.expires_ms) - Number(r.time_ms),
+        ]);
+      } finally {
+        await raw.close();
+      }
+    }
+
+    it("each record expires after its plan's `retain N days`; a plan without retain keeps it forever", async () => {
+      const { url, store } = await open();
+      const retained = supportPlan(); // audit { retain 400 days }
+      expect(retained.audit.retainDays).toBe(400);
+      const forever = {
+        ...supportPlan(),
+        hash: 'sha256:support-forever',
+        audit: { prompts: 'hashed', retainDays: null },
+      } satisfies Plan;
+      const first = await run(
+        store,
+        retained,
+        request({ team: 'support', capability: 'chat', mode: 'interactive' }),
+      );
+      const second = await run(
+        store,
+        forever,
+        request({ team: 'support', capability: 'chat', mode: 'interactive' }),
+      );
+      expect(await expiries(url)).toEqual([
+        [first.result.id, 400 * 86_400_000],
+        [second.result.id, null],
+      ]);
+      // The hashed record is what it was before retention existed: no trace of it in the body.
+      const [record] = await store.tailAudit(2);
+      expect(Object.keys(record!)).not.toContain('retainDays');
+      expect(await store.verifyAudit()).toMatchObject({ ok: true, count: 2, pruned: 0 });
+      // 400 days later the first goes; the second (kept forever) stays.
+      expect(await store.pruneAudit(NOW + 400 * 86_400_000)).toEqual({ deleted: 1, floorSeq: 1 });
+      expect((await store.tailAudit(10)).map((r) => r.id)).toEqual([second.result.id]);
+    });
+
+    it("a plan no longer known by hash (a worker restarted after a policy change) gets its policy's current retention", async () => {
+      const { url, store } = await open();
+      const current = supportPlan();
+      const activities = createGovernanceActivities(store, {
+        now: () => NOW,
+        plans: {
+          byHash: () => undefined,
+          current: (policy) => (policy === current.name ? { plan: current, baseDir: '.' } : undefined),
+        },
+      });
+      const req = request({ team: 'support', capability: 'chat', mode: 'interactive' });
+      const { result } = await run(store, current, req);
+      await activities.appendAudit({
+        request: { ...req, id: 'again' },
+        result: { ...result, id: 'again', plan: 'sha256:gone' },
+      });
+      await activities.appendAudit({
+        request: { ...req, id: 'other' },
+        result: { ...result, id: 'other', policy: 'unknown', plan: 'sha256:gone' },
+      });
+      expect((await expiries(url)).slice(1)).toEqual([
+        ['again', 400 * 86_400_000],
+        ['other', null],
+      ]);
+    });
+  });
+
   describe('switchyard budget and audit', () => {
     it('budget show: usage, reserved, remaining and reset per scope, from the recorded definitions or --policies', async () => {
       const { url, store } = await open();
@@ -449,6 +522,50 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s store', (_name, bac
       expect(code).toBe(1);
       expect(io.err.join('')).toMatch(
         /^error E-AUDIT-BROKEN audit chain broken at record #2 \(req-\d+\): its content was modified/,
+      );
+    });
+
+    it('audit prune deletes the expired records (retain 400 days); verify then reports them as pruned', async () => {
+      const { url, store } = await open();
+      const now = Date.now();
+      const req = () => request({ team: 'support', capability: 'chat', mode: 'interactive' });
+      expect(await audit(['prune', '--store', url])).toEqual({
+        stdout: 'pruned 0 records; the chain starts at #1',
+        exitCode: 0,
+      });
+      for (let i = 0; i < 3; i++) await run(store, supportPlan(), req(), now - 401 * 86_400_000);
+      const kept = await run(store, supportPlan(), req(), now - 399 * 86_400_000);
+      expect(await audit(['prune', '--store', url])).toEqual({
+        stdout: 'pruned 3 records; the chain now starts after #3',
+        exitCode: 0,
+      });
+      expect(JSON.parse((await audit(['prune', '--store', url, '--format', 'json'])).stdout!)).toEqual({
+        deleted: 0,
+        floorSeq: 3,
+      });
+      expect((await store.tailAudit(10)).map((r) => r.id)).toEqual([kept.result.id]);
+      expect((await audit(['verify', '--store', url])).stdout).toMatch(
+        /^audit chain intact: 1 record, head sha256:[0-9a-f]{64}; 3 older records were pruned by retention \(the chain starts after #3\)$/,
+      );
+      expect(JSON.parse((await audit(['verify', '--store', url, '--format', 'json'])).stdout!)).toMatchObject(
+        {
+          ok: true,
+          count: 1,
+          pruned: 3,
+        },
+      );
+      expect((await audit(['prune', '-n', '2', '--store', url])).usage).toMatch(/-n is for 'audit tail'/);
+      expect((await audit(['purge', '--store', url])).usage).toMatch(/'audit prune'/);
+
+      const raw = await backend.raw(url);
+      await raw.query(
+        'UPDATE audit_records SET body = replace(body, \'"status":"served"\', \'"status":"failed"\') WHERE seq = 4',
+      );
+      await raw.close();
+      const broken = await audit(['verify', '--store', url]);
+      expect(broken.exitCode).toBe(1);
+      expect(broken.stderr).toMatch(
+        /^error E-AUDIT-BROKEN audit chain broken at record #4 \(req-\d+\): its content was modified .*\(0 records before it verified, after the 3 pruned by retention\)$/,
       );
     });
   });

@@ -5,7 +5,8 @@
  * migrations and the secrets scrub.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { openStore, StoreError } from '../../store/index.js';
+import { canonicalJson, GENESIS_HASH, MIGRATIONS, openStore, sha256, StoreError } from '../../store/index.js';
+import { checksum, CREATE_MIGRATIONS_TABLE } from '../../store/migrations/index.js';
 import { SECRET_MARK } from '../../store/scrub.js';
 import type { AuditInput, BudgetLimits, RateLimitSpec, Store } from '../../store/types.js';
 import { backends, freshStore, spawnWorkers, type Backend, type WorkerJob } from './backends.js';
@@ -683,6 +684,156 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s store', (_name, bac
     });
   });
 
+  describe('audit retention', () => {
+    /** Appends `id` dated `time` (epoch ms) with `retainDays` (null: kept forever). */
+    async function append(store: Store, id: string, time: number, retainDays: number | null) {
+      return (
+        await store.appendAudit({ ...auditInput(id, { time: new Date(time).toISOString() }), retainDays })
+      ).record;
+    }
+    const ids = async (store: Store) => (await store.tailAudit(1_000)).map((r) => r.id);
+
+    it('records past their retention are deleted, records within it stay; verify starts after them', async () => {
+      const { url, store } = await open();
+      const a = await append(store, 'a', NOW - 3 * DAY, 1);
+      await append(store, 'b', NOW - 2 * DAY, 1);
+      const c = await append(store, 'c', NOW - DAY, 30);
+      const d = await append(store, 'd', NOW - HOUR, 1);
+      const raw = await backend.raw(url);
+      const expiries = await raw.query('SELECT id, expires_ms FROM audit_records ORDER BY seq');
+      await raw.close();
+      expect(expiries.map((r) => [r.id, Number(r.expires_ms)])).toEqual([
+        ['a', NOW - 2 * DAY],
+        ['b', NOW - DAY],
+        ['c', NOW + 29 * DAY],
+        ['d', NOW + DAY - HOUR],
+      ]);
+      // Retention is not part of the record: the hash is the same as without it.
+      expect(a).not.toHaveProperty('retainDays');
+      expect(JSON.stringify(a)).not.toContain('retain');
+
+      expect(await store.pruneAudit(NOW)).toEqual({ deleted: 2, floorSeq: 2 });
+      expect(await ids(store)).toEqual(['c', 'd']);
+      expect(await store.getAudit('a')).toBeNull();
+      expect(await store.verifyAudit()).toEqual({ ok: true, count: 2, pruned: 2, head: d.hash });
+      // Nothing more is due: a second run deletes nothing.
+      expect(await store.pruneAudit(NOW + DAY)).toEqual({ deleted: 0, floorSeq: 2 });
+      expect(await ids(store)).toEqual(['c', 'd']);
+
+      // Once c expires, c and d (expired since) go: the whole chain, and appends continue it.
+      expect(await store.pruneAudit(NOW + 29 * DAY)).toEqual({ deleted: 2, floorSeq: 4 });
+      expect(await ids(store)).toEqual([]);
+      expect(await store.verifyAudit()).toEqual({ ok: true, count: 0, pruned: 4, head: d.hash });
+      const e = await append(store, 'e', NOW + 29 * DAY, 1);
+      expect(e).toMatchObject({ seq: 5, prevHash: d.hash });
+      expect(await store.verifyAudit()).toEqual({ ok: true, count: 1, pruned: 4, head: e.hash });
+      expect(c.seq).toBe(3);
+    });
+
+    it('a record kept forever (a policy without retain) holds back every later one', async () => {
+      const { store } = await open();
+      await append(store, 'old-expired', NOW - 10 * DAY, 1);
+      await append(store, 'forever', NOW - 9 * DAY, null);
+      await append(store, 'later-expired', NOW - 8 * DAY, 1);
+      expect(await store.pruneAudit(NOW)).toEqual({ deleted: 1, floorSeq: 1 });
+      expect(await store.pruneAudit(NOW + 3_650 * DAY)).toEqual({ deleted: 0, floorSeq: 1 });
+      expect(await ids(store)).toEqual(['forever', 'later-expired']);
+      expect(await store.verifyAudit()).toMatchObject({ ok: true, count: 2, pruned: 1 });
+    });
+
+    it('a backlog larger than one page (1000 records) is pruned in one call', async () => {
+      const { store } = await open();
+      const total = 1_005;
+      for (let i = 1; i <= total; i++) await append(store, `r-${i}`, NOW - 2 * DAY, 1);
+      const last = await append(store, 'kept', NOW, 1);
+      expect(await store.pruneAudit(NOW)).toEqual({ deleted: total, floorSeq: total });
+      expect(await ids(store)).toEqual(['kept']);
+      expect(await store.verifyAudit()).toEqual({ ok: true, count: 1, pruned: total, head: last.hash });
+    }, 120_000);
+
+    it('refuses a retention that is not a positive number of days', async () => {
+      const { store } = await open();
+      await expect(store.appendAudit({ ...auditInput('x'), retainDays: 0 })).rejects.toThrow(/retainDays 0/);
+      await expect(store.appendAudit({ ...auditInput('x'), retainDays: Number.NaN })).rejects.toThrow(
+        TypeError,
+      );
+      expect(await ids(store)).toEqual([]);
+    });
+
+    /** 6 records (#1–#2 expired), #1–#2 pruned, then `sql` run on the database. */
+    async function tamperedAfterPrune(sql: string) {
+      const { url, store } = await open();
+      for (let i = 1; i <= 6; i++)
+        await append(store, `req-${i}`, NOW - (i <= 2 ? 5 : 0) * DAY, i <= 2 ? 1 : 30);
+      expect(await store.pruneAudit(NOW)).toEqual({ deleted: 2, floorSeq: 2 });
+      expect(await store.verifyAudit()).toMatchObject({ ok: true, count: 4, pruned: 2 });
+      const raw = await backend.raw(url);
+      await raw.query(sql);
+      await raw.close();
+      return { store, result: await store.verifyAudit() };
+    }
+
+    it('tampering after a prune is still detected: a modified, a removed and a cut-off record', async () => {
+      const modified = await tamperedAfterPrune(
+        `UPDATE audit_records SET body = replace(body, '"costNanos":13900', '"costNanos":1') WHERE seq = 4`,
+      );
+      expect(modified.result).toMatchObject({
+        ok: false,
+        count: 1,
+        pruned: 2,
+        broken: { seq: 4, id: 'req-4' },
+      });
+      expect(!modified.result.ok && modified.result.broken.reason).toMatch(/content was modified/);
+
+      const middle = await tamperedAfterPrune('DELETE FROM audit_records WHERE seq = 4');
+      expect(middle.result).toMatchObject({ ok: false, count: 1, broken: { seq: 5, id: 'req-5' } });
+      expect(!middle.result.ok && middle.result.broken.reason).toMatch(/record #4 is missing/);
+
+      const end = await tamperedAfterPrune('DELETE FROM audit_records WHERE seq >= 5');
+      expect(end.result).toMatchObject({ ok: false, count: 2, broken: { seq: 6, id: null } });
+      expect(!end.result.ok && end.result.broken.reason).toMatch(/removed from the end/);
+    });
+
+    it('an unexpired first record deleted by hand (the floor not moved) is detected', async () => {
+      const fresh = await tamperedAfterPrune('DELETE FROM audit_records WHERE seq = 3');
+      expect(fresh.result).toMatchObject({ ok: false, count: 0, pruned: 2, broken: { seq: 4, id: 'req-4' } });
+      expect(!fresh.result.ok && fresh.result.broken.reason).toMatch(/record #3 is missing before it/);
+
+      // The same at the very start of a chain never pruned.
+      const { url, store } = await open();
+      for (const id of ['a', 'b', 'c']) await append(store, id, NOW, 30);
+      const raw = await backend.raw(url);
+      await raw.query('DELETE FROM audit_records WHERE seq = 1');
+      await raw.close();
+      const result = await store.verifyAudit();
+      expect(result).toMatchObject({ ok: false, count: 0, pruned: 0, broken: { seq: 2, id: 'b' } });
+      expect(!result.ok && result.broken.reason).toMatch(/record #1 is missing before it/);
+    });
+
+    it('pruning never hides tampering: it stops at a record that does not verify', async () => {
+      // #3 removed by hand; #4–#6 expire later. Pruning then must not delete past the gap.
+      const { store, result } = await tamperedAfterPrune('DELETE FROM audit_records WHERE seq = 3');
+      expect(result.ok).toBe(false);
+      const pruned = await store.pruneAudit(NOW + 365 * DAY);
+      expect(pruned).toMatchObject({ deleted: 0, floorSeq: 2, broken: { seq: 4, id: 'req-4' } });
+      expect(pruned.broken?.reason).toMatch(/record #3 is missing/);
+      expect(await ids(store)).toEqual(['req-4', 'req-5', 'req-6']);
+      expect(await store.verifyAudit()).toMatchObject({ ok: false, broken: { seq: 4 } });
+    });
+
+    it('a floor moved by hand past records that are still there is detected', async () => {
+      const { url, store } = await open();
+      for (const id of ['a', 'b', 'c']) await append(store, id, NOW, 30);
+      const b = (await store.getAudit('b'))!;
+      const raw = await backend.raw(url);
+      await raw.query(`UPDATE audit_head SET floor_seq = 2, floor_hash = '${b.hash}'`);
+      await raw.close();
+      const result = await store.verifyAudit();
+      expect(result).toMatchObject({ ok: false, pruned: 2, broken: { seq: 1, id: 'a' } });
+      expect(!result.ok && result.broken.reason).toMatch(/at or before the chain's floor \(#2/);
+    });
+  });
+
   describe('migrations', () => {
     it('re-opening applies nothing twice and keeps the data', async () => {
       const { url, store } = await open();
@@ -695,6 +846,7 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s store', (_name, bac
           { version: 1, name: 'ledger' },
           { version: 2, name: 'rate-limits' },
           { version: 3, name: 'audit' },
+          { version: 4, name: 'audit-retention' },
         ]);
         expect((await again.usage('support/monthly', 'support', 'month', NOW)).reservedNanos).toBe(5);
         expect(await third.verifyAudit()).toMatchObject({ ok: true, count: 1 });
@@ -704,11 +856,70 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s store', (_name, bac
       }
     });
 
+    it('a store created at version 3 with records migrates: they are kept forever and still verify', async () => {
+      const url = backend.freshUrl();
+      const dialect = backend.name;
+      const raw = await backend.raw(url);
+      const schema = dialect === 'postgres' ? new URL(url).searchParams.get('schema') : null;
+      if (schema) await raw.exec(`CREATE SCHEMA "${schema}"`);
+      // Exactly what switchyard at schema version 3 created and recorded …
+      await raw.exec(CREATE_MIGRATIONS_TABLE);
+      for (const migration of MIGRATIONS.slice(0, 3)) {
+        await raw.exec(migration[dialect]);
+        await raw.query(
+          `INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (${migration.version}, '${migration.name}', '${checksum(migration, dialect)}', '2026-11-01T00:00:00.000Z')`,
+        );
+      }
+      // … and three records appended as it did (the documented chain: sha256 of canonical JSON).
+      let prev = GENESIS_HASH;
+      const old = NOW - 400 * DAY;
+      for (let seq = 1; seq <= 3; seq++) {
+        const body = { ...auditInput(`v3-${seq}`, { time: new Date(old).toISOString() }), prevHash: prev };
+        const text = canonicalJson(body);
+        const hash = sha256(text);
+        const q = (v: string) => `'${v.replace(/'/g, "''")}'`;
+        await raw.query(
+          `INSERT INTO audit_records (seq, id, time_ms, team, app, user_name, policy, model, models, status, body, prev_hash, hash)
+           VALUES (${seq}, ${q(body.id)}, ${old}, 'support', 'helpdesk', 'u-42', 'support', 'llama-8b', ' llama-8b ', 'served', ${q(text)}, ${q(prev)}, ${q(hash)})`,
+        );
+        await raw.query(`UPDATE audit_head SET seq = ${seq}, hash = ${q(hash)} WHERE id = 1`);
+        prev = hash;
+      }
+      const store = await openStore(url);
+      stores.push(store);
+      try {
+        expect((await store.migrations()).map((m) => m.version)).toEqual([1, 2, 3, 4]);
+        expect(await store.verifyAudit()).toEqual({ ok: true, count: 3, pruned: 0, head: prev });
+        const expiries = await raw.query('SELECT expires_ms FROM audit_records ORDER BY seq');
+        expect(expiries.map((r) => r.expires_ms)).toEqual([null, null, null]);
+        const [head] = await raw.query('SELECT floor_seq, floor_hash FROM audit_head');
+        expect([Number(head!.floor_seq), head!.floor_hash]).toEqual([0, GENESIS_HASH]);
+        // Records from before retention existed are kept forever, whatever the clock says.
+        expect(await store.pruneAudit(NOW + 10_000 * DAY)).toEqual({ deleted: 0, floorSeq: 0 });
+        const next = await store.appendAudit({ ...auditInput('v4-1'), retainDays: 1 });
+        expect(next.record).toMatchObject({ seq: 4, prevHash: prev });
+        expect(await store.verifyAudit()).toMatchObject({ ok: true, count: 4 });
+      } finally {
+        await raw.close();
+      }
+    });
+
+    it("released migrations are never edited (their checksums are recorded in users' stores)", () => {
+      expect(
+        MIGRATIONS.map((m) => [m.version, m.name, checksum(m, 'sqlite'), checksum(m, 'postgres')]),
+      ).toEqual([
+        [1, 'ledger', 'b4422157c839bb9d', '1a003a7f624ab9ea'],
+        [2, 'rate-limits', '797b322a973a4b09', '9218eecf3e9b2351'],
+        [3, 'audit', '9e4afa9cc6a768f8', 'cb2c934dc42d1de1'],
+        [4, 'audit-retention', 'a4c93b2721eab16e', 'faa7ffba19811780'],
+      ]);
+    });
+
     it('concurrent first opens migrate once', async () => {
       const url = backend.freshUrl();
       const opened = await Promise.all([openStore(url), openStore(url), openStore(url)]);
       try {
-        expect(await opened[0]!.migrations()).toHaveLength(3);
+        expect(await opened[0]!.migrations()).toHaveLength(4);
       } finally {
         for (const store of opened) await store.close();
       }

@@ -90,12 +90,17 @@ export async function startStack(options: {
   attempts?: 'local' | 'remote';
   /** Worker log lines (default: dropped). */
   log?: (line: string) => void;
+  /** The workers' store pruning interval (worker/worker.ts `pruneEveryMs`). */
+  pruneEveryMs?: number;
+  /** Wraps the opened store before the workers get it (to make it fail, say). */
+  wrapStore?: (store: Store) => Store;
 }): Promise<Stack> {
   installRuntime('ERROR');
   const address = temporalAddress();
   const connection = await NativeConnection.connect({ address });
   const registry = await PlanRegistry.load(options.dir);
-  const store = await openStore(options.storeUrl ?? tempStoreUrl());
+  const opened = await openStore(options.storeUrl ?? tempStoreUrl());
+  const store = options.wrapStore ? options.wrapStore(opened) : opened;
   const workers = await startWorkers({
     connection,
     registry,
@@ -108,6 +113,7 @@ export async function startStack(options: {
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.governance ? { governance: options.governance } : {}),
     ...(options.attempts ? { attempts: options.attempts } : {}),
+    ...(options.pruneEveryMs !== undefined ? { pruneEveryMs: options.pruneEveryMs } : {}),
   });
   const client = await SwitchyardClient.connect({ address, taskQueue: options.taskQueue });
   return {
@@ -121,7 +127,7 @@ export async function startStack(options: {
       await client.close();
       await workers.shutdown();
       await connection.close();
-      await store.close();
+      await opened.close();
     },
   };
 }
