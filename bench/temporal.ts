@@ -5,6 +5,7 @@
  * - added latency per request (p50, p99): sequential requests through the workflow minus the same
  *   provider call made directly (the same Ollama provider code);
  * - sustained throughput at concurrency 32, and that no request is lost;
+ * - the floor: a workflow that does nothing, on the same server;
  * - what eager workflow start and local attempts (the worker that runs the workflow also serves the
  *   provider's queue) change.
  *
@@ -20,7 +21,7 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
 import { OllamaProvider } from '../activities/providers/ollama.js';
 import { SwitchyardClient } from '../client/index.js';
 import type { InferenceRequest } from '../plan/types.js';
@@ -172,12 +173,65 @@ policy bench {
       await connection.close();
       await clientConnection?.close();
     }
+    results.push(...(await benchFloor(address, n, total)));
   } finally {
     for (const child of children) child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 300));
     fs.rmSync(tmp, { recursive: true, force: true });
   }
   return results;
+}
+
+/**
+ * The floor: a workflow with no activities at all, started eagerly by a client on the worker's
+ * connection — what this server and SDK take per workflow before Switchyard does anything.
+ */
+async function benchFloor(address: string, n: number, total: number): Promise<BenchResult[]> {
+  const connection = await NativeConnection.connect({ address });
+  const taskQueue = `floor-${Math.random().toString(36).slice(2, 8)}`;
+  const workflowBundle = await bundleWorkflowCode({
+    workflowsPath: path.join(ROOT, 'bench/floor-workflow.ts'),
+    logger: new DefaultLogger('ERROR'),
+  });
+  const worker = await Worker.create({ connection, taskQueue, workflowBundle });
+  const running = worker.run();
+  const client = new Client({ connection: connection as unknown as Connection });
+  let i = 0;
+  const once = () =>
+    client.workflow.execute('bareWorkflow', {
+      taskQueue,
+      workflowId: `${taskQueue}-${i++}`,
+      requestEagerStart: true,
+    });
+  try {
+    for (let k = 0; k < 20; k++) await once();
+    const latency = await timed(n, once);
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next < total) {
+          next++;
+          await once();
+        }
+      }),
+    );
+    const perSecond = total / ((performance.now() - started) / 1000);
+    return [
+      summary('floor: a workflow with no activities, eager start', latency),
+      {
+        name: '  floor: throughput at concurrency 32',
+        unit: 'req/s',
+        median: perSecond,
+        p95: perSecond,
+        samples: total,
+      },
+    ];
+  } finally {
+    worker.shutdown();
+    await running;
+    await connection.close();
+  }
 }
 
 export function startTemporal(port: number, db: string): ChildProcess {
