@@ -377,8 +377,8 @@ async function attemptOn(
 ): Promise<AttemptOutcome> {
   if (!run.localQueues.includes(step.queue)) return remote.attempt(input);
   const local = wf.proxyLocalActivities<LocalActivities>({
-    // A local attempt is lost with its worker; the workflow task then times out and the replaying
-    // worker runs it again (LOST_ATTEMPT_TRIES in all).
+    // A local attempt is lost with its worker: the workflow task then times out, and the worker
+    // that replays the request runs the attempt again (here, or through the queue: NotLocal).
     startToCloseTimeout: step.timeoutMs + ATTEMPT_MARGIN_MS,
     retry: { ...ATTEMPT_RETRY, nonRetryableErrorTypes: [NOT_LOCAL] },
   });
