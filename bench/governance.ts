@@ -16,7 +16,6 @@
  *   npx tsx bench/governance.ts [--n 200]
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -26,20 +25,9 @@ import { Client, Connection } from '@temporalio/client';
 import { SwitchyardClient } from '../client/index.js';
 import type { InferenceRequest } from '../plan/types.js';
 import { PlanRegistry } from '../worker/registry.js';
-import { installRuntime, startWorkers, type StartWorkersOptions } from '../worker/worker.js';
+import { startWorkers, type StartWorkersOptions } from '../worker/worker.js';
 import type { BenchResult } from './run.js';
-import {
-  answersAsTemporal,
-  freePort,
-  pct,
-  portOpen,
-  sorted,
-  startProviderServer,
-  startTemporal,
-  summary,
-  timed,
-  waitFor,
-} from './temporal.js';
+import { pct, sorted, startBenchStack, summary, timed } from './temporal.js';
 
 function policies(providerPort: number): string {
   return `provider gpu {
@@ -85,19 +73,10 @@ interface Variant {
 
 export async function benchGovernance(options: { n?: number } = {}): Promise<BenchResult[]> {
   const n = options.n ?? 200;
-  installRuntime('ERROR');
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-bench-gov-'));
-  const children = [];
+  const stack = await startBenchStack('switchyard-bench-gov-');
+  const { tmp, address, providerPort } = stack;
   const results: BenchResult[] = [];
   try {
-    const temporalPort = await freePort();
-    const address = `127.0.0.1:${temporalPort}`;
-    children.push(startTemporal(temporalPort, path.join(tmp, 'temporal.db')));
-    const providerPort = await freePort();
-    children.push(startProviderServer(providerPort));
-    await waitFor(() => answersAsTemporal(address), 'Temporal');
-    await waitFor(() => portOpen(providerPort), 'the provider server');
-
     const dir = path.join(tmp, 'policies');
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, 'bench.policy'), policies(providerPort));
@@ -188,9 +167,7 @@ export async function benchGovernance(options: { n?: number } = {}): Promise<Ben
       await admin.end();
     }
   } finally {
-    for (const child of children) child.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
-    fs.rmSync(tmp, { recursive: true, force: true });
+    await stack.stop();
   }
   return results;
 }

@@ -35,19 +35,10 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export async function benchTemporal(options: { n?: number; total?: number } = {}): Promise<BenchResult[]> {
   const n = options.n ?? 200;
   const total = options.total ?? 640;
-  installRuntime('ERROR');
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-bench-'));
-  const children: ChildProcess[] = [];
+  const stack = await startBenchStack('switchyard-bench-');
+  const { tmp, address, providerPort } = stack;
   const results: BenchResult[] = [];
   try {
-    const temporalPort = await freePort();
-    const address = `127.0.0.1:${temporalPort}`;
-    children.push(startTemporal(temporalPort, path.join(tmp, 'temporal.db')));
-    const providerPort = await freePort();
-    children.push(startProviderServer(providerPort));
-    await waitFor(() => answersAsTemporal(address), 'Temporal');
-    await waitFor(() => portOpen(providerPort), 'the provider server');
-
     const policies = path.join(tmp, 'policies');
     fs.mkdirSync(policies);
     fs.writeFileSync(
@@ -175,11 +166,44 @@ policy bench {
     }
     results.push(...(await benchFloor(address, n, total)));
   } finally {
+    await stack.stop();
+  }
+  return results;
+}
+
+export interface BenchStack {
+  /** A scratch directory, removed by `stop`. */
+  tmp: string;
+  /** The Temporal dev server's address. */
+  address: string;
+  /** The provider test server's port (Ollama and OpenAI APIs over the real GGUF model). */
+  providerPort: number;
+  stop(): Promise<void>;
+}
+
+/** A Temporal dev server (as `switchyard dev` runs it) and the provider test server, each in its own process. */
+export async function startBenchStack(prefix: string): Promise<BenchStack> {
+  installRuntime('ERROR');
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const children: ChildProcess[] = [];
+  const stop = async () => {
     for (const child of children) child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 300));
     fs.rmSync(tmp, { recursive: true, force: true });
+  };
+  try {
+    const temporalPort = await freePort();
+    const address = `127.0.0.1:${temporalPort}`;
+    children.push(startTemporal(temporalPort, path.join(tmp, 'temporal.db')));
+    const providerPort = await freePort();
+    children.push(startProviderServer(providerPort));
+    await waitFor(() => answersAsTemporal(address), 'Temporal');
+    await waitFor(() => portOpen(providerPort), 'the provider server');
+    return { tmp, address, providerPort, stop };
+  } catch (err) {
+    await stop();
+    throw err;
   }
-  return results;
 }
 
 /**
