@@ -1,0 +1,29 @@
+/**
+ * Streaming: where the text of an attempt goes while the model produces it (docs/language.md
+ * "Streaming"). The same sink serves both execution modes: in `direct` mode the front door hands
+ * one to the runner; in `durable` mode the attempt activity opens one through a relay (in-process
+ * when the worker shares the front door's process, else across processes to the front door).
+ */
+
+/** The text of one attempt, in order. */
+export interface DeltaSink {
+  /** Text the model produced (never empty). */
+  write(text: string): void;
+  /** The attempt is over (answered, failed or cancelled): no more writes. Idempotent. */
+  end(): void;
+}
+
+/**
+ * Which caller waits for a streamed request: its id, and — when the front door is in another
+ * process than the worker that runs the attempt — the front door's relay URL.
+ */
+export interface StreamTarget {
+  requestId: string;
+  /** `http://host:port/…` of the front door's relay endpoint; absent = in-process only. */
+  relay?: string;
+}
+
+/** Opens a sink for one attempt of a streamed request; `undefined` when nobody listens. */
+export interface DeltaRelay {
+  open(target: StreamTarget, attempt: number, model: string): DeltaSink | undefined;
+}
