@@ -234,7 +234,7 @@ describe('the embedded plan', () => {
       private: true,
       region: null,
       apiKeyEnv: null,
-      modelFile: '../../../../shared/models/stories260K.gguf',
+      modelFile: '../../fixtures/models/stories260K.gguf',
     });
     expect(fs.existsSync(path.resolve(FIXTURES, provider.modelFile!))).toBe(true);
     expect(plan.models).toEqual({

@@ -226,7 +226,7 @@ provider local-b { kind openai endpoints "http://[::1]:8000/v1", "http://localho
 
   it('check the model-file of embedded providers relative to the file', async () => {
     const diags = await check(`
-provider on-box { kind embedded model-file "../../../../../shared/models/stories260K.gguf" }
+provider on-box { kind embedded model-file "../../../fixtures/models/stories260K.gguf" }
 provider gone { kind embedded model-file "stories260K.gguf" }
 `);
     expect(diags.map(at)).toEqual(['SY075-model-file-not-found at 4:42']);

@@ -1,7 +1,7 @@
 /**
  * `switchyard demo`, the README's main job, end to end: it starts its own dev stack (a real
  * Temporal dev server, a worker with an embedded GGUF model), sends its requests and stops. The
- * quick-start model is not needed: the same policy name runs here on ../shared's tiny model.
+ * quick-start model is not needed: the same policy name runs here on the repository's test model.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../support/temporal.js';
 
-const MODEL = path.resolve(PROJECT_ROOT, '../shared/models/stories260K.gguf');
+const MODEL = path.resolve(PROJECT_ROOT, 'test/fixtures/models/stories260K.gguf');
 let tmp: string;
 
 function freePort(): Promise<number> {

@@ -1,7 +1,7 @@
 /**
- * The `test` blocks of ../shared/spec/examples (support.policy, embedded.policy), as the compiler
- * emits them (dsl/compiler/tests.ts: id `test:<slug>`, one empty user message), run against the
- * hand-compiled plans.
+ * The `test` blocks of examples/ (support.policy, embedded.policy), as the compiler emits them
+ * (dsl/compiler/tests.ts: id `test:<slug>`, one empty user message), run against the hand-compiled
+ * plans.
  */
 import { describe, expect, it } from 'vitest';
 import { runTest } from '../../plan/testing.js';

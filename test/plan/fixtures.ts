@@ -1,6 +1,6 @@
 /**
- * Hand-written plans that mirror ../shared/spec/examples (catalog.policy + support.policy,
- * embedded.policy) exactly, and small builders for the plans the other tests need.
+ * Hand-written plans that mirror examples/ (catalog.policy + support.policy, embedded.policy)
+ * exactly, and small builders for the plans the other tests need.
  */
 import type {
   CallTarget,
@@ -239,7 +239,7 @@ export function offlinePlan(): Plan {
         private: true,
         region: null,
         apiKeyEnv: null,
-        modelFile: '../../models/stories260K.gguf',
+        modelFile: '../test/fixtures/models/stories260K.gguf',
       },
     },
     models: {

@@ -38,8 +38,8 @@ import {
 export { OLLAMA_VERSION, type Api } from './provider-wire.js';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-/** The shared test model (never copied into the repository). */
-export const TEST_MODEL_PATH = path.resolve(PROJECT_ROOT, '../shared/models/stories260K.gguf');
+/** The test model, kept in the repository with its licence and checksum (test/fixtures/models/). */
+export const TEST_MODEL_PATH = path.resolve(PROJECT_ROOT, 'test/fixtures/models/stories260K.gguf');
 export const TEST_MODEL = 'stories260K';
 
 export interface FaultSpec {
