@@ -16,7 +16,7 @@
  * - `history.timerProcessorMaxTimeShift`: timers fire up to a second late by default; retry
  *   backoffs of 100 ms need better.
  */
-import { SEARCH_ATTRIBUTES } from '../workflows/contract.js';
+import { SEARCH_ATTRIBUTES } from '../contract/index.js';
 
 export const DEV_SERVER_DYNAMIC_CONFIG: readonly string[] = [
   'history.timerProcessorMaxTimeShift="1ms"',
