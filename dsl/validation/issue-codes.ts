@@ -39,6 +39,7 @@ export const IssueCodes = {
   DeadlineTooShort: 'SY056-deadline-too-short',
   TargetIsPrimary: 'SY057-target-is-primary',
   MissingCapability: 'SY058-missing-capability',
+  BatchRunsDirect: 'SY059-batch-runs-direct',
 
   // Conditions
   UnknownField: 'SY061-unknown-field',
@@ -101,6 +102,7 @@ export const IssueSeverities: Record<IssueCode, IssueSeverity> = {
   [IssueCodes.DeadlineTooShort]: 'warning',
   [IssueCodes.TargetIsPrimary]: 'warning',
   [IssueCodes.MissingCapability]: 'warning',
+  [IssueCodes.BatchRunsDirect]: 'warning',
   [IssueCodes.UnknownField]: 'error',
   [IssueCodes.WrongKind]: 'error',
   [IssueCodes.InvalidOperator]: 'error',

@@ -1,7 +1,8 @@
 /**
  * Routes (LANGUAGE.md §3.2, §3.3): splits that sum to 100%, `max-tokens` within the context,
  * routes that can match, an `otherwise`, chains that `require` does not empty, deadlines the chain
- * can meet, fallbacks that are not the primary, and models that have the capability matched on.
+ * can meet, fallbacks that are not the primary, models that have the capability matched on, and
+ * batch routes that run durable (execution.ts).
  */
 import type { AstNode, ValidationAcceptor, ValidationChecks } from 'langium';
 import {
@@ -33,6 +34,7 @@ import {
   requiredCapabilities,
   sourceText,
 } from './condition-facts.js';
+import { checkBatchDirect } from './execution.js';
 import { IssueCodes } from './issue-codes.js';
 import { hasSyntaxError } from './syntax-state.js';
 import {
@@ -264,6 +266,7 @@ export function routeChecks(): ValidationChecks<SwitchyardAstType> {
       );
     },
     Route: [
+      checkBatchDirect,
       (route, accept) => {
         const primary = primaryOf(route);
         if (!primary || !isUse(primary) || !primary.target?.model) return;

@@ -47,6 +47,7 @@ export const ITEM_WORDS: Record<string, string> = {
   MaxInput: 'max-input',
   SchemaCheck: 'schema',
   Deadline: 'deadline',
+  Execution: 'execution',
   PromptsItem: 'prompts',
   RetainItem: 'retain',
   TestRequest: 'request',
@@ -234,11 +235,15 @@ export function structureChecks(): ValidationChecks<SwitchyardAstType> {
         label,
         accept,
         (item) =>
-          isUse(item) || isSplit(item) ? 'primary' : item.$type === 'Deadline' ? 'Deadline' : undefined,
+          isUse(item) || isSplit(item)
+            ? 'primary'
+            : item.$type === 'Deadline' || item.$type === 'Execution'
+              ? item.$type
+              : undefined,
         (item, first) =>
           isUse(item) || isSplit(item)
             ? `${label} already has a primary target (${isUse(first) ? 'use' : 'split'} at line ${lineOf(first)}): a route has exactly one use or split`
-            : `deadline may appear once in ${label} (first at line ${lineOf(first)})`,
+            : `${ITEM_WORDS[item.$type]} may appear once in ${label} (first at line ${lineOf(first)})`,
       );
       if (!route.items.some((i) => isUse(i) || isSplit(i))) {
         missing(accept, route, `${label} needs a primary target: use MODEL or split MODEL N%, …`, 'use');
