@@ -24,7 +24,15 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { AnswerOutput, AttemptGuardAction, AttemptResult, Message, PiiKind } from '../plan/index.js';
+import {
+  NOT_LOCAL,
+  type AttemptActivities,
+  type AttemptGuardAction,
+  type AttemptInput,
+  type AttemptOutcome,
+  type AttemptOutput,
+  type LocalActivities,
+} from '../contract/index.js';
 import { checkAfterGuards, redactMessages } from './guards/index.js';
 import {
   classifyError,
@@ -38,35 +46,6 @@ import { Semaphore } from './providers/semaphore.js';
 
 /** Answers longer than this (UTF-8 bytes) are cut to it, and marked `contentTruncated`. */
 export const MAX_CONTENT_BYTES = 200 * 1024;
-
-/** Mirrors `AttemptInput` of workflows/contract.ts (checked in worker/worker.ts). */
-export interface AttemptActivityInput {
-  requestId: string;
-  attempt: number;
-  planHash: string;
-  model: string;
-  messages: Message[];
-  maxTokens: number | null;
-  temperature?: number;
-  timeoutMs: number;
-  redact?: PiiKind[];
-  afterGuards?: string[];
-}
-
-/** What a guard did to one attempt: the type the workflow records (plan/trace.ts). */
-export type GuardAction = AttemptGuardAction;
-
-export type AttemptActivityResult = AttemptResult & { guards?: GuardAction[] };
-
-export interface AttemptOutput extends AnswerOutput {
-  content: string;
-  finishReason: string;
-  /** The content was longer than {@link MAX_CONTENT_BYTES} and was cut (payloads stay small). */
-  contentTruncated?: boolean;
-}
-
-/** Mirrors `NOT_LOCAL` of workflows/contract.ts: `localAttempt` on a worker that does not serve the queue. */
-export const NOT_LOCAL = 'NotLocal';
 
 export interface AttemptActivityOptions {
   plans: PlanLookup;
@@ -97,7 +76,7 @@ export function createAttemptActivities(options: AttemptActivityOptions) {
     }
     return gate;
   };
-  const resolve = (input: AttemptActivityInput) => {
+  const resolve = (input: AttemptInput) => {
     const loaded = options.plans.byHash(input.planHash);
     const model = loaded?.plan.models[input.model];
     const providerPlan = model ? loaded?.plan.providers[model.provider] : undefined;
@@ -109,7 +88,7 @@ export function createAttemptActivities(options: AttemptActivityOptions) {
     return { loaded, model, providerPlan } as const;
   };
 
-  const attempt = async (input: AttemptActivityInput): Promise<AttemptActivityResult> => {
+  const attempt = async (input: AttemptInput): Promise<AttemptOutcome> => {
     const resolved = resolve(input);
     if ('missing' in resolved) throw ApplicationFailure.retryable(resolved.missing, 'PlanNotLoaded');
     const gate = gateOf(resolved.providerPlan);
@@ -133,14 +112,14 @@ export function createAttemptActivities(options: AttemptActivityOptions) {
   };
 
   const run = async (
-    input: AttemptActivityInput,
+    input: AttemptInput,
     loaded: LoadedPlan,
     model: ModelPlan,
     providerPlan: ProviderPlan,
-  ): Promise<AttemptActivityResult> => {
+  ): Promise<AttemptOutcome> => {
     const ctx = Context.current();
 
-    const guards: GuardAction[] = [];
+    const guards: AttemptGuardAction[] = [];
     let messages = input.messages;
     if (input.redact !== undefined && input.redact.length > 0) {
       const redacted = redactMessages(input.messages, input.redact);
@@ -225,7 +204,7 @@ export function createAttemptActivities(options: AttemptActivityOptions) {
       // failure: rethrow it as is, Temporal knows what to do.
       if (ctx.cancellationSignal.aborted) throw err;
       const classified = err instanceof ProviderError ? err : classifyError(err);
-      const result: AttemptActivityResult = {
+      const result: AttemptOutcome = {
         kind: 'error',
         errorClass: classified.errorClass,
         message: classified.message,
@@ -252,7 +231,7 @@ export function createAttemptActivities(options: AttemptActivityOptions) {
      * process serves; otherwise (a replay on another worker) `NotLocal`, and the workflow sends
      * the attempt to the queue.
      */
-    async localAttempt(input: AttemptActivityInput): Promise<AttemptActivityResult> {
+    async localAttempt(input: AttemptInput): Promise<AttemptOutcome> {
       const resolved = resolve(input);
       const queue = 'missing' in resolved ? undefined : resolved.providerPlan.queue;
       if (queue === undefined || !(options.servesLocally?.(queue) ?? false)) {
@@ -263,7 +242,7 @@ export function createAttemptActivities(options: AttemptActivityOptions) {
       }
       return attempt(input);
     },
-  };
+  } satisfies AttemptActivities & Pick<LocalActivities, 'localAttempt'>;
 }
 
 export type AttemptActivityImplementations = ReturnType<typeof createAttemptActivities>;

@@ -11,19 +11,9 @@
  * The governance activities (ledger, rate limits, audit) are in governance.ts.
  */
 import { decide } from '../plan/index.js';
-import type { Decision, InferenceRequest } from '../plan/index.js';
+import type { InferenceRequest } from '../plan/index.js';
+import type { DecideActivities, DecideOutput } from '../contract/index.js';
 import type { PlanLookup } from './plans.js';
-
-/** Mirrors `DecideOutput` of workflows/contract.ts (checked in worker/worker.ts). */
-export interface DecideResult {
-  planHash: string | null;
-  decision: Decision | null;
-  reason?: string;
-  searchAttributes?: boolean;
-  governance?: 'local' | 'remote';
-  audit?: boolean;
-  localQueues?: string[];
-}
 
 export interface LocalActivityOptions {
   /** Whether the namespace has the Switchyard search attributes (asked per request: it may change). */
@@ -37,7 +27,7 @@ export interface LocalActivityOptions {
 }
 
 export function createLocalActivities(plans: PlanLookup, options: LocalActivityOptions = {}) {
-  const facts = (): Pick<DecideResult, 'searchAttributes' | 'governance' | 'audit' | 'localQueues'> => {
+  const facts = (): Pick<DecideOutput, 'searchAttributes' | 'governance' | 'audit' | 'localQueues'> => {
     const localQueues = options.localQueues?.() ?? [];
     return {
       searchAttributes: options.searchAttributes?.() ?? false,
@@ -47,7 +37,7 @@ export function createLocalActivities(plans: PlanLookup, options: LocalActivityO
     };
   };
   return {
-    async decideRequest(request: InferenceRequest): Promise<DecideResult> {
+    async decideRequest(request: InferenceRequest): Promise<DecideOutput> {
       const loaded = plans.current(request.policy);
       if (loaded === undefined) {
         const names = plans.policyNames();
@@ -61,7 +51,7 @@ export function createLocalActivities(plans: PlanLookup, options: LocalActivityO
       }
       return { planHash: loaded.plan.hash, decision: decide(loaded.plan, request), ...facts() };
     },
-  };
+  } satisfies DecideActivities;
 }
 
 export type LocalActivityImplementations = ReturnType<typeof createLocalActivities>;

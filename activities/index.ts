@@ -7,10 +7,8 @@ export {
   createAttemptActivities,
   MAX_CONTENT_BYTES,
   type AttemptActivityImplementations,
-  type AttemptActivityInput,
   type AttemptActivityOptions,
-  type AttemptOutput,
 } from './attempt.js';
-export { createLocalActivities, type DecideResult, type LocalActivityImplementations } from './decide.js';
+export { createLocalActivities, type LocalActivityImplementations } from './decide.js';
 export type { LoadedPlan, PlanLookup } from './plans.js';
 export { closeProviders, createProvider, EmbeddedProvider } from './providers/index.js';

@@ -21,16 +21,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import {
+  decisionQuery,
+  statusQuery,
+  WORKFLOW_TYPE,
+  type RequestStatus,
+  type RequestWorkflow,
+} from '../contract/index.js';
 import type { AttemptRecord, Decision, InferenceRequest, InferenceResult } from '../plan/index.js';
 import { InvalidRequest, validateRequest } from './validate-request.js';
 
 export { InvalidRequest } from './validate-request.js';
 export type { AttemptRecord, Decision, InferenceRequest, InferenceResult, Message } from '../plan/index.js';
 
-/** The request workflow's type and queries (workflows/contract.ts; a test keeps them in step). */
-export const WORKFLOW_TYPE = 'requestWorkflow';
-export const DECISION_QUERY = 'decision';
-export const STATUS_QUERY = 'status';
+export type { RequestStatus } from '../contract/index.js';
 export const DEFAULT_TASK_QUEUE = 'switchyard';
 /**
  * The largest request accepted, as JSON. The request travels in workflow history (its input and
@@ -59,15 +63,6 @@ export class RequestFailed extends Error {
     this.name = 'RequestFailed';
     this.attempts = result.attempts;
   }
-}
-
-export interface RequestStatus {
-  phase: 'deciding' | 'waiting' | 'attempting' | 'done';
-  planHash: string | null;
-  route: string | null;
-  current: { attempt: number; model: string; queue: string } | null;
-  attempts: number;
-  elapsedMs: number;
 }
 
 export interface RequestHandle {
@@ -147,7 +142,7 @@ export class SwitchyardClient {
     const checked = prepare(request);
     let started = true;
     try {
-      await this.temporal.workflow.start(WORKFLOW_TYPE, {
+      await this.temporal.workflow.start<RequestWorkflow>(WORKFLOW_TYPE, {
         taskQueue: this.taskQueue,
         workflowId: checked.id,
         args: [{ request: checked }],
@@ -166,13 +161,13 @@ export class SwitchyardClient {
 
   /** A handle on an existing request by id (its workflow). */
   handle(id: string, started = false): RequestHandle {
-    const workflow = this.temporal.workflow.getHandle(id);
+    const workflow = this.temporal.workflow.getHandle<RequestWorkflow>(id);
     return {
       id,
       started,
-      result: () => workflow.result() as Promise<InferenceResult>,
-      decision: () => workflow.query<Decision | null>(DECISION_QUERY),
-      status: () => workflow.query<RequestStatus>(STATUS_QUERY),
+      result: () => workflow.result(),
+      decision: () => workflow.query(decisionQuery),
+      status: () => workflow.query(statusQuery),
     };
   }
 

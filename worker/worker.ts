@@ -35,7 +35,7 @@ import {
   type AttemptActivities,
   type GovernanceActivities,
   type LocalActivities,
-} from '../workflows/contract.js';
+} from '../contract/index.js';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from './config.js';
 import { PlanRegistry } from './registry.js';
 

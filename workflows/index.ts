@@ -2,4 +2,5 @@
  * The workflows a Switchyard worker registers (its `workflowsPath`). Everything reachable from here
  * runs in Temporal's deterministic sandbox.
  */
-export { requestWorkflow, decisionQuery, statusQuery } from './request.js';
+export { requestWorkflow } from './request.js';
+export { decisionQuery, statusQuery } from '../contract/index.js';

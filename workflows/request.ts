@@ -43,10 +43,10 @@ import {
 } from '../plan/index.js';
 import { workflowNow } from './clock.js';
 import {
-  DECISION_QUERY,
+  decisionQuery,
   NOT_LOCAL,
   SEARCH_ATTRIBUTES,
-  STATUS_QUERY,
+  statusQuery,
   type AttemptActivities,
   type AttemptGuardAction,
   type AttemptInput,
@@ -56,7 +56,7 @@ import {
   type LocalActivities,
   type RequestStatus,
   type RequestWorkflowInput,
-} from './contract.js';
+} from '../contract/index.js';
 
 /** How long past the attempt's own timeout Temporal waits before declaring the attempt lost. */
 export const ATTEMPT_MARGIN_MS = 1_000;
@@ -72,9 +72,6 @@ export const MAX_WAITS = 50;
 export function heartbeatTimeoutFor(timeoutMs: number): number {
   return Math.min(10_000, Math.max(2_000, Math.ceil(timeoutMs / 4)));
 }
-
-export const decisionQuery = wf.defineQuery<Decision | null>(DECISION_QUERY);
-export const statusQuery = wf.defineQuery<RequestStatus>(STATUS_QUERY);
 
 /** Temporal's retries of a lost attempt (its worker died, or the plan is not loaded there). */
 const ATTEMPT_RETRY = {

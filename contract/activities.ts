@@ -1,16 +1,16 @@
 /**
- * What the request workflow needs from the outside world, declared here by the workflow (its
- * consumer) as plain types: the activities it calls, their inputs and outputs, its own input, its
- * queries. Types, and three names as constants.
- *
- * `activities/` implements these shapes without importing this file (rooms: activities may import
- * `plan/` only); `worker/worker.ts` checks at compile time that the implementations fit
- * (`satisfies`), so the two cannot drift apart silently.
+ * The activities the request workflow calls — and the direct runner calls in-process — with their
+ * inputs and outputs, written once: workflows/ and plan/driver.ts consume them, activities/
+ * implements them (each factory's functions are typed with these names), worker/ registers them.
  */
 import type {
+  AnswerOutput,
   ApplicableBudget,
   ApplicableRateLimit,
+  AttemptGuardAction,
   AttemptResult,
+  BudgetExceed,
+  BudgetLimit,
   Decision,
   GovernanceSnapshot,
   InferenceRequest,
@@ -18,19 +18,18 @@ import type {
   Message,
   PiiKind,
   PromptAudit,
+  RateLimitPlan,
   RateLimitUse,
   Reservation,
   Settlement,
   Window,
-  AttemptGuardAction,
 } from '../plan/index.js';
+import type { StreamTarget } from './stream.js';
 
 export type { AttemptGuardAction } from '../plan/index.js';
 
-/** The workflow's input: the request of API.md (with its id), never the plan. */
-export interface RequestWorkflowInput {
-  request: InferenceRequest;
-}
+// ---------------------------------------------------------------------------------------------
+// The decision
 
 /**
  * The result of the `decideRequest` local activity: the current plan for the request's policy
@@ -42,7 +41,7 @@ export interface DecideOutput {
   /** Why there is no decision (`no policy named "x" is loaded`). */
   reason?: string;
   /**
-   * Whether the namespace has the Switchyard search attributes ({@link SEARCH_ATTRIBUTES}): the
+   * Whether the namespace has the Switchyard search attributes (contract/workflow.ts): the
    * workflow upserts them only then (an unknown attribute would fail its workflow task). Absent:
    * false.
    */
@@ -65,6 +64,13 @@ export interface DecideOutput {
   localQueues?: string[];
 }
 
+export interface DecideActivities {
+  decideRequest(request: InferenceRequest): Promise<DecideOutput>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The attempt
+
 /** Input of one `attempt` activity: one call to one model, everything else is looked up by the worker. */
 export interface AttemptInput {
   requestId: string;
@@ -84,15 +90,42 @@ export interface AttemptInput {
   redact?: PiiKind[];
   /** The step's `afterGuards`: the plan's `after` guards (by name) that check this model's answer. */
   afterGuards?: string[];
+  /**
+   * The caller streams this attempt's text (docs/language.md §7.2): the activity opens a sink
+   * through its relay and writes the model's text as it comes. Absent when nobody streams, or when
+   * the answer must be checked before it is released (the step is buffered).
+   */
+  stream?: StreamTarget;
+}
+
+/** An answer's output as the attempt reports it: the machine's facts plus the text. */
+export interface AttemptOutput extends AnswerOutput {
+  content: string;
+  finishReason: string;
+  /** The content was longer than the activity's limit and was cut (payloads stay small). */
+  contentTruncated?: boolean;
 }
 
 /**
  * What an attempt reports: the machine's {@link AttemptResult}. Provider errors are results, not
  * failures: the activity classifies them once and returns them, so that retries, fallbacks and
- * escalations follow the plan (LANGUAGE.md §3.2) in the shared machine. The activity fails only
- * when something is wrong with the attempt itself (the worker died, the plan is not loaded).
+ * escalations follow the plan (docs/language.md §3.2) in the shared machine. The activity fails
+ * only when something is wrong with the attempt itself (the worker died, the plan is not loaded).
  */
-export type AttemptOutcome = AttemptResult & { guards?: AttemptGuardAction[] };
+export type AttemptOutcome = AttemptResult & {
+  /** What guards did (redactions, `after` checks), for the audit record. */
+  guards?: AttemptGuardAction[];
+  /**
+   * Some of this attempt's text reached the caller (docs/language.md §7.2): should the attempt
+   * fail, no fallback may follow it into the started stream.
+   */
+  streamed?: boolean;
+  /**
+   * The caller went away and the call was cancelled (direct mode): an `answered` outcome then
+   * carries what the model produced until then, so it is charged and audited.
+   */
+  cancelled?: boolean;
+};
 
 /** Activities on a provider's task queue. */
 export interface AttemptActivities {
@@ -102,8 +135,11 @@ export interface AttemptActivities {
 /** The failure type of a `localAttempt` on a worker that does not serve the attempt's queue. */
 export const NOT_LOCAL = 'NotLocal';
 
+// ---------------------------------------------------------------------------------------------
+// Governance: the ledger and the audit log (docs/language.md §3.2 step 5)
+
 /** Budgets and rate limits of a decision, for the ledger (names are the plan's; the store qualifies them). */
-export interface GovernanceInput {
+export interface SnapshotInput {
   policy: string;
   budgets: ApplicableBudget[];
   rateLimits: ApplicableRateLimit[];
@@ -111,28 +147,54 @@ export interface GovernanceInput {
 
 export interface ReserveInput {
   policy: string;
-  reservations: Reservation[];
+  /** An attempt step's `reserve`; a reservation's `enforce: false` records it without ever refusing. */
+  reservations: (Omit<Reservation, 'enforce'> & { enforce?: boolean })[];
+  /** The decision's `governance.budgets`. */
   budgets: ApplicableBudget[];
+  /**
+   * Budgets that charge but do not refuse (the machine's `exempt`: their downgrade was applied),
+   * for reservations without `enforce`.
+   */
+  exempt?: string[];
+  /** The reservations' lifetime; default: `delayBeforeMs` + 3 × `timeoutMs` + 5 min (or 10 min). */
+  ttlMs?: number;
   timeoutMs?: number;
   delayBeforeMs?: number;
 }
 
 export type ReserveOutput =
-  | { ok: true; replayed: boolean }
+  | { ok: true; replayed: boolean; expiresAt: number }
   | {
       ok: false;
+      /** The budget's name in the plan. */
       budget: string;
+      scopeValue: string | null;
+      limit: BudgetLimit;
+      /** `$500 per month`. */
       limitText: string;
+      action: BudgetExceed['action'];
+      /** Until the refusing limit's calendar window resets (a budget `wait` waits at most this long). */
       retryAfterMs: number;
+      /** The refusing limit's window. */
       window: Window;
+      /** The ledger now, for the machine. */
       snapshot: GovernanceSnapshot;
     };
+
+export interface SettleInput {
+  settlements: Settlement[];
+}
+
+export interface SettleOutput {
+  keys: { key: string; action: 'commit' | 'release'; found: boolean; charged: boolean }[];
+}
 
 export interface AdmitInput {
   policy: string;
   /** The idempotency key: one admission per request. */
   requestId: string;
   uses: RateLimitUse[];
+  /** The decision's `governance.rateLimits`. */
   rateLimits: ApplicableRateLimit[];
 }
 
@@ -141,42 +203,45 @@ export type AdmitOutput =
   | {
       ok: false;
       rateLimit: string;
+      scopeValue: string | null;
+      limit: RateLimitPlan['limits'][number];
       limitText: string;
+      /** Until the refusing window resets. */
       retryAfterMs: number;
+      /** This request alone is over the limit: waiting cannot help. */
       neverFits: boolean;
+      onExceed: RateLimitPlan['onExceed'];
+      /** The refusing limit's window. */
       window: Window;
     };
 
-export interface SettleOutput {
-  keys: { key: string; action: 'commit' | 'release'; found: boolean; charged: boolean }[];
-}
-
-export interface AuditInput {
+/** The `appendAudit` activity's input: a finished request (the store's record is built from it). */
+export interface AppendAuditInput {
   request: InferenceRequest;
   result: InferenceResult;
-  /** Default: the decision's `audit.prompts`. */
+  /** The policy's `audit prompts`; default: the decision's, else the plan's (by `result.plan`), else `hashed`. */
   prompts?: PromptAudit;
-  /** What guards did during the attempts (redactions, `after` checks). */
+  /** What guards did while the request ran (redactions applied, `after` checks), beyond the decision's. */
   guardActions?: AttemptGuardAction[];
 }
 
-export interface AuditOutput {
+export interface AppendAuditOutput {
   seq: number;
   hash: string;
   replayed: boolean;
 }
 
 /**
- * The governance activities (ARCHITECTURE.md decisions 5–6), each atomic and idempotent in the
- * store: `reserve` by reservation key, `admitRateLimits` by request id, `settle` by key,
+ * The governance activities (docs/architecture.md decisions 5–6), each atomic and idempotent in
+ * the store: `reserve` by reservation key, `admitRateLimits` by request id, `settle` by key,
  * `appendAudit` by request id — so retries (Temporal's, or a replayed local activity) are safe.
  */
 export interface GovernanceActivities {
-  snapshot(input: GovernanceInput): Promise<GovernanceSnapshot>;
+  snapshot(input: SnapshotInput): Promise<GovernanceSnapshot>;
   reserve(input: ReserveInput): Promise<ReserveOutput>;
-  settle(input: { settlements: Settlement[] }): Promise<SettleOutput>;
+  settle(input: SettleInput): Promise<SettleOutput>;
   admitRateLimits(input: AdmitInput): Promise<AdmitOutput>;
-  appendAudit(input: AuditInput): Promise<AuditOutput>;
+  appendAudit(input: AppendAuditInput): Promise<AppendAuditOutput>;
 }
 
 /**
@@ -184,37 +249,7 @@ export interface GovernanceActivities {
  * activities (also registered as ordinary activities on the workflow task queue, for workers that
  * run them `remote`).
  */
-export interface LocalActivities extends GovernanceActivities {
-  decideRequest(request: InferenceRequest): Promise<DecideOutput>;
+export interface LocalActivities extends GovernanceActivities, DecideActivities {
   /** The `attempt` activity run by the workflow's own worker (a queue in `localQueues`). */
   localAttempt(input: AttemptInput): Promise<AttemptOutcome>;
-}
-
-/**
- * Search attributes every request workflow sets (Keyword): `temporal workflow list --query
- * 'SwitchyardTeam="support" and SwitchyardStatus="failed"'`. The namespace must have them:
- * `switchyard dev` registers them (`--search-attribute NAME=Keyword`), workers add them when they
- * may (the operator API), and skip them when the namespace lacks them.
- */
-export const SEARCH_ATTRIBUTES = {
-  team: 'SwitchyardTeam',
-  policy: 'SwitchyardPolicy',
-  route: 'SwitchyardRoute',
-  model: 'SwitchyardModel',
-  status: 'SwitchyardStatus',
-} as const;
-
-/** Names shared with the client (which may not import this room). */
-export const WORKFLOW_TYPE = 'requestWorkflow';
-export const DECISION_QUERY = 'decision';
-export const STATUS_QUERY = 'status';
-
-export interface RequestStatus {
-  phase: 'deciding' | 'waiting' | 'attempting' | 'done';
-  planHash: string | null;
-  route: string | null;
-  /** The attempt in flight (or about to start), if any. */
-  current: { attempt: number; model: string; queue: string } | null;
-  attempts: number;
-  elapsedMs: number;
 }
