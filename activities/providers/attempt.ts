@@ -27,12 +27,18 @@ class AttemptTimeout extends Error {
 }
 
 /**
+ * Passes answer text to `call.onDelta` (types.ts): skips empty pieces, and goes quiet once the
+ * attempt is over, so a stream still draining after a timeout or a cancellation sends nothing more.
+ */
+export type EmitDelta = (text: string) => void;
+
+/**
  * Runs `fn` with a signal that aborts on the call's timeout or cancellation. The returned promise
  * settles by then even if `fn` ignores the signal.
  */
 export async function runAttempt(
   ctx: AttemptContext,
-  fn: (endpoint: string, signal: AbortSignal) => Promise<AttemptResult>,
+  fn: (endpoint: string, signal: AbortSignal, emit: EmitDelta) => Promise<AttemptResult>,
 ): Promise<ChatAnswer> {
   const { call, pool } = ctx;
   const endpoint = call.endpoint ?? pool?.next() ?? ctx.endpoint ?? 'unknown';
@@ -58,9 +64,15 @@ export async function runAttempt(
     settle?.(reason);
   };
   call.signal?.addEventListener('abort', onCancel, { once: true });
+  let over = false;
+  const onDelta = call.onDelta;
+  const emit: EmitDelta = (text) => {
+    if (over || text === '' || controller.signal.aborted) return;
+    onDelta?.(text);
+  };
 
   try {
-    const result = await Promise.race([fn(endpoint, controller.signal), stopped]);
+    const result = await Promise.race([fn(endpoint, controller.signal, emit), stopped]);
     pool?.success(endpoint);
     return { ...result, endpoint, ms: Math.round(performance.now() - started) };
   } catch (err) {
@@ -71,6 +83,7 @@ export async function runAttempt(
     const ms = Math.round(performance.now() - started);
     throw new ProviderError(classified, { provider: call.provider.name, endpoint, ms });
   } finally {
+    over = true;
     clearTimeout(timer);
     call.signal?.removeEventListener('abort', onCancel);
   }

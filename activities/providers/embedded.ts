@@ -4,7 +4,7 @@
  * in turn — the wait counts against the call's timeout.
  */
 import path from 'node:path';
-import { LlamaEngine, type EngineStats } from './llama-engine.js';
+import { LlamaEngine, type EngineStats, type RepeatPenalty } from './llama-engine.js';
 import { ProviderError } from './errors.js';
 import { runAttempt } from './attempt.js';
 import type { ProviderPlan } from '../../plan/types.js';
@@ -23,12 +23,31 @@ export interface EmbeddedProviderOptions {
    * @default the model's training context, at most 4096
    */
   contextSize?: number;
+  /**
+   * The repetition penalty (llama-engine.ts), a part of it, or `false` for plain greedy decoding.
+   * @default DEFAULT_REPEAT_PENALTY
+   */
+  repeatPenalty?: Partial<RepeatPenalty> | false;
 }
+
+/**
+ * llama.cpp's and Ollama's usual defaults: a small model decoding greedily (temperature 0, the
+ * default here) falls into loops ("la femme, la femme, …"); dividing the scores of the answer's
+ * last 64 tokens by 1.1 breaks them and keeps the answer deterministic (docs/language.md §3.1).
+ */
+export const DEFAULT_REPEAT_PENALTY: Readonly<RepeatPenalty> = {
+  penalty: 1.1,
+  frequencyPenalty: 0,
+  presencePenalty: 0,
+  lastTokens: 64,
+};
 
 export class EmbeddedProvider implements Provider {
   readonly modelPath: string;
   private engine?: Promise<LlamaEngine>;
   private readonly label: string;
+  /** Absent: no penalty. */
+  readonly repeatPenalty?: RepeatPenalty;
 
   constructor(
     readonly plan: ProviderPlan,
@@ -37,6 +56,9 @@ export class EmbeddedProvider implements Provider {
     if (!plan.modelFile) throw new Error(`provider ${plan.name}: kind embedded needs a model-file`);
     this.modelPath = path.resolve(options.baseDir, plan.modelFile);
     this.label = `embedded:${plan.modelFile}`;
+    if (options.repeatPenalty !== false) {
+      this.repeatPenalty = { ...DEFAULT_REPEAT_PENALTY, ...options.repeatPenalty };
+    }
   }
 
   /** Loads the model now rather than on the first call (a worker does this at start). */
@@ -63,15 +85,20 @@ export class EmbeddedProvider implements Provider {
   }
 
   chat(call: ChatCall): Promise<ChatAnswer> {
-    return runAttempt({ call, endpoint: this.label, secrets: [] }, async (_endpoint, signal) => {
+    return runAttempt({ call, endpoint: this.label, secrets: [] }, async (_endpoint, signal, emit) => {
       const engine = await this.open();
       const generation = await engine.generate({
         messages: call.messages,
         ...(call.maxTokens !== undefined ? { maxTokens: call.maxTokens } : {}),
         temperature: call.temperature ?? 0,
         ...(call.stop ? { stop: call.stop } : {}),
+        ...(this.repeatPenalty ? { repeatPenalty: this.repeatPenalty } : {}),
         signal,
-        onText: (_text, tokens) => call.onProgress?.(tokens),
+        // The engine releases text only once no stop sequence can claim it: these pieces are final.
+        onText: (text, tokens) => {
+          call.onProgress?.(tokens);
+          emit(text);
+        },
       });
       return {
         content: generation.text,

@@ -3,7 +3,7 @@
  * endpoint pool's health record, the HTTP clients and an embedded model are worth keeping.
  */
 import type { ProviderPlan } from '../../plan/types.js';
-import { EmbeddedProvider } from './embedded.js';
+import { EmbeddedProvider, type EmbeddedProviderOptions } from './embedded.js';
 import type { EndpointPoolOptions } from './endpoints.js';
 import { OllamaProvider } from './ollama.js';
 import { OpenAIProvider } from './openai.js';
@@ -29,7 +29,8 @@ export {
   type EndpointPoolOptions,
   type EndpointState,
 } from './endpoints.js';
-export { EmbeddedProvider, type EmbeddedProviderOptions } from './embedded.js';
+export { DEFAULT_REPEAT_PENALTY, EmbeddedProvider, type EmbeddedProviderOptions } from './embedded.js';
+export type { RepeatPenalty } from './llama-engine.js';
 export { OllamaProvider, type OllamaProviderOptions } from './ollama.js';
 export { OpenAIProvider, LOOPBACK_API_KEY, type OpenAIProviderOptions } from './openai.js';
 
@@ -52,6 +53,8 @@ export interface CreateProviderOptions {
   threads?: number;
   /** Context window for embedded models. @default the model's training context, at most 4096 */
   contextSize?: number;
+  /** Repetition penalty for embedded models. @default DEFAULT_REPEAT_PENALTY */
+  repeatPenalty?: EmbeddedProviderOptions['repeatPenalty'];
 }
 
 const cache = new Map<string, Provider>();
@@ -64,6 +67,7 @@ export function createProvider(provider: ProviderPlan, options: CreateProviderOp
     options.stream ?? true,
     options.threads ?? 1,
     options.contextSize ?? null,
+    options.repeatPenalty ?? null,
     // A caller passing its own env or pool options gets its own instance.
     options.env ? 'env' : 'process',
     options.endpoints ? 'pool' : 'default',
@@ -92,6 +96,7 @@ function build(provider: ProviderPlan, options: CreateProviderOptions): Provider
         baseDir: options.baseDir,
         ...(options.threads !== undefined ? { threads: options.threads } : {}),
         ...(options.contextSize !== undefined ? { contextSize: options.contextSize } : {}),
+        ...(options.repeatPenalty !== undefined ? { repeatPenalty: options.repeatPenalty } : {}),
       });
     default: {
       const kind: never = provider.kind;

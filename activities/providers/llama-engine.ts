@@ -82,9 +82,32 @@ export interface GenerateRequest {
   /** Only with a temperature above 0. @default 0 */
   seed?: number;
   stop?: readonly string[];
+  /**
+   * Lowers the odds of tokens the answer already used, so greedy decoding does not loop.
+   * @default none (plain greedy or temperature sampling)
+   */
+  repeatPenalty?: RepeatPenalty;
+  /** Wait this long after each token: a slow model, for tests of streaming and cancellation. */
+  tokenDelayMs?: number;
   signal?: AbortSignal;
   /** Each piece of text as soon as it is final, with the number of tokens generated so far. */
   onText?: (text: string, tokens: number) => void;
+}
+
+/**
+ * llama.cpp's repetition penalty over the answer's last `lastTokens` tokens (the prompt is not
+ * punished: an answer may reuse the question's words). It only reorders the model's choices, so at
+ * temperature 0 the output stays deterministic.
+ */
+export interface RepeatPenalty {
+  /** Divides the score of every recently used token (1 = off). */
+  penalty: number;
+  /** Subtracted from a token's score once per recent use (0 = off). */
+  frequencyPenalty: number;
+  /** Subtracted once from the score of every recently used token (0 = off). */
+  presencePenalty: number;
+  /** How many of the answer's last tokens count as recent. */
+  lastTokens: number;
 }
 
 export interface Generation {
@@ -172,11 +195,24 @@ export class LlamaEngine {
       let finishReason: Generation['finishReason'] = 'stop';
       let stopped = false;
       const temperature = request.temperature ?? 0;
+      const penalty = request.repeatPenalty;
       const iterator = sequence.evaluate(prompt, {
         temperature,
         ...(temperature > 0 ? { seed: request.seed ?? 0 } : {}),
+        ...(penalty && penalty.lastTokens > 0
+          ? {
+              repeatPenalty: {
+                punishTokens: () => generated.slice(-penalty.lastTokens),
+                maxPunishTokens: penalty.lastTokens,
+                penalty: penalty.penalty,
+                frequencyPenalty: penalty.frequencyPenalty,
+                presencePenalty: penalty.presencePenalty,
+              },
+            }
+          : {}),
       });
       for await (const token of iterator) {
+        if (request.tokenDelayMs) await delay(request.tokenDelayMs, signal);
         if (signal?.aborted) break;
         generated.push(token);
         pending.push(token);
@@ -244,6 +280,20 @@ export class LlamaEngine {
     }
     return { tokens: state.contextText.tokenize(this.model.tokenizer), stops };
   }
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function delay(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 }
 
 /**

@@ -1,17 +1,23 @@
 /**
  * OpenAI and OpenAI-compatible servers (vLLM, llama.cpp, Ollama's `/v1` …) through the official
  * `openai` client, with its own retries off: Temporal owns retries (ARCHITECTURE.md, decision 3).
- * Streaming by default, with `stream_options.include_usage` so usage stays exact.
+ * Streaming by default, with `stream_options.include_usage` so usage stays exact. A server that
+ * ignores `stream: true` and answers one JSON completion is taken at its word: its answer is used
+ * as is (one delta) rather than asked for again without streaming, which would generate — and
+ * bill — the whole answer a second time.
  */
 import OpenAI from 'openai';
+import { Stream } from 'openai/streaming';
 import type {
+  ChatCompletion,
+  ChatCompletionChunk,
   ChatCompletionCreateParamsNonStreaming,
   ChatCompletionCreateParamsStreaming,
   ChatCompletionMessageParam,
 } from 'openai/resources/chat/completions';
 import { EndpointPool, type EndpointPoolOptions } from './endpoints.js';
 import { ProviderError } from './errors.js';
-import { apiKeyOf, isLoopback, runAttempt, type AttemptResult } from './attempt.js';
+import { apiKeyOf, isLoopback, runAttempt, type AttemptResult, type EmitDelta } from './attempt.js';
 import type { ProviderPlan } from '../../plan/types.js';
 import type { ChatAnswer, ChatCall, FinishReason, Provider } from './types.js';
 
@@ -58,8 +64,8 @@ export class OpenAIProvider implements Provider {
 
   chat(call: ChatCall): Promise<ChatAnswer> {
     const apiKey = apiKeyOf(call.provider, this.env);
-    return runAttempt({ call, pool: this.pool, secrets: apiKey ? [apiKey] : [] }, (endpoint, signal) =>
-      this.attempt(call, endpoint, signal, apiKey),
+    return runAttempt({ call, pool: this.pool, secrets: apiKey ? [apiKey] : [] }, (endpoint, signal, emit) =>
+      this.attempt(call, endpoint, signal, emit, apiKey),
     );
   }
 
@@ -89,6 +95,7 @@ export class OpenAIProvider implements Provider {
     call: ChatCall,
     endpoint: string,
     signal: AbortSignal,
+    emit: EmitDelta,
     apiKey?: string,
   ): Promise<AttemptResult> {
     const client = this.client(endpoint, apiKey, call.provider);
@@ -106,10 +113,7 @@ export class OpenAIProvider implements Provider {
         body satisfies ChatCompletionCreateParamsNonStreaming,
         requestOptions,
       );
-      const choice = completion.choices[0];
-      if (!choice) throw new Error('the answer has no choices');
-      const content = choice.message.content ?? '';
-      return withUsage(content, finishReasonOf(choice.finish_reason), completion.usage, 0, call);
+      return fromCompletion(completion, call, emit);
     }
 
     const params: ChatCompletionCreateParamsStreaming = {
@@ -117,7 +121,17 @@ export class OpenAIProvider implements Provider {
       stream: true,
       stream_options: { include_usage: true },
     };
-    const stream = await client.chat.completions.create(params, requestOptions);
+    // The raw response first: some compatible servers ignore `stream: true` and answer one plain
+    // JSON completion, which the client's SSE parser would read as an empty stream.
+    const response = await client.chat.completions.create(params, requestOptions).asResponse();
+    if (answersPlainJson(response)) {
+      const completion = (await response.json()) as unknown;
+      if (!isCompletion(completion)) throw new Error(describeUnexpected(completion));
+      return fromCompletion(completion, call, emit);
+    }
+    const controller = new AbortController();
+    signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
+    const stream = Stream.fromSSEResponse<ChatCompletionChunk>(response, controller, client);
     let content = '';
     let chunks = 0;
     let finish: FinishReason | undefined;
@@ -129,6 +143,7 @@ export class OpenAIProvider implements Provider {
         content += delta;
         chunks++;
         call.onProgress?.(chunks);
+        emit(delta);
       }
       if (choice?.finish_reason) finish = finishReasonOf(choice.finish_reason);
       if (chunk.usage) usage = chunk.usage;
@@ -136,6 +151,39 @@ export class OpenAIProvider implements Provider {
     if (finish === undefined) throw new Error('the stream ended without a finish reason');
     return withUsage(content, finish, usage, chunks, call);
   }
+}
+
+/** A whole completion: its text is sent as one delta. */
+function fromCompletion(completion: ChatCompletion, call: ChatCall, emit: EmitDelta): AttemptResult {
+  const choice = completion.choices[0];
+  if (!choice) throw new Error('the answer has no choices');
+  const content = choice.message.content ?? '';
+  emit(content);
+  return withUsage(content, finishReasonOf(choice.finish_reason), completion.usage, 0, call);
+}
+
+/** A 2xx answer in JSON rather than server-sent events. */
+function answersPlainJson(response: Response): boolean {
+  const type = (response.headers.get('content-type') ?? '').toLowerCase();
+  return !type.includes('text/event-stream') && type.includes('json');
+}
+
+function isCompletion(v: unknown): v is ChatCompletion {
+  return typeof v === 'object' && v !== null && Array.isArray((v as { choices?: unknown }).choices);
+}
+
+/** What a JSON answer that is not a completion said (an `error` object inside a 200, typically). */
+function describeUnexpected(v: unknown): string {
+  const error = typeof v === 'object' && v !== null ? (v as { error?: unknown }).error : undefined;
+  if (typeof error === 'string') return `the server answered an error: ${error}`;
+  if (
+    typeof error === 'object' &&
+    error !== null &&
+    typeof (error as { message?: unknown }).message === 'string'
+  ) {
+    return `the server answered an error: ${(error as { message: string }).message}`;
+  }
+  return 'the server answered JSON that is not a chat completion';
 }
 
 function withUsage(

@@ -31,6 +31,14 @@ export interface ChatCall {
   signal?: AbortSignal;
   /** Called as tokens arrive (streaming only) with the count so far; use it to heartbeat. */
   onProgress?: (tokens: number) => void;
+  /**
+   * Called with each piece of the answer's text as it arrives, in order, never with an empty
+   * string; a non-streamed answer comes as one piece. The pieces joined are exactly
+   * `ChatAnswer.content`: text that might still turn out to be the start of a stop sequence is held
+   * back, never sent and taken back. Nothing is sent once the call has failed or been cancelled —
+   * but a call that fails after some pieces were sent does not take them back either.
+   */
+  onDelta?: (text: string) => void;
 }
 
 export interface ChatUsage {

@@ -3,6 +3,10 @@
  *
  *   npx tsx test/support/provider-server-main.ts [--port 11434] [--host 127.0.0.1]
  *       [--model PATH.gguf] [--context 1024] [--models a,b] [--api-key KEY]
+ *       [--ignore-stream] [--token-delay MS]
+ *
+ * `--ignore-stream` answers streaming requests with one plain JSON answer, as some
+ * OpenAI-compatible servers do; `--token-delay` makes the model slow (MS after each token).
  *
  * then e.g. `curl localhost:11434/api/chat -d '{"model":"stories260K","messages":[{"role":"user","content":"Hi"}]}'`.
  * Ctrl-C stops it.
@@ -18,6 +22,8 @@ const { values } = parseArgs({
     context: { type: 'string', default: '1024' },
     models: { type: 'string' },
     'api-key': { type: 'string' },
+    'ignore-stream': { type: 'boolean', default: false },
+    'token-delay': { type: 'string' },
   },
 });
 
@@ -31,6 +37,13 @@ if (values.models) options.models = values.models.split(',').map((m) => m.trim()
 if (values['api-key']) options.apiKey = values['api-key'];
 
 const server = await startProviderServer(options);
+// One fault applies per request: both behaviours go in the same one.
+if (values['ignore-stream'] || values['token-delay']) {
+  server.faults.add({
+    ...(values['ignore-stream'] ? { ignoreStream: true } : {}),
+    ...(values['token-delay'] ? { tokenDelayMs: Number(values['token-delay']) } : {}),
+  });
+}
 process.stdout.write(
   `provider server on ${server.url} (Ollama: ${server.url}/api, OpenAI: ${server.url}/v1), ` +
     `model ${values.model}, context ${server.engine.contextSize}\n`,

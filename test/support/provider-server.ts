@@ -6,8 +6,9 @@
  * token counts come from the model's tokenizer.
  *
  * Faults can be injected between tests (per model or API, for the next K requests or until
- * cleared): an error status with the API's error body, `Retry-After`, a delay, truncation, a
- * dropped connection, a context-length error. Every request is recorded, credentials masked.
+ * cleared): an error status with the API's error body or any other body, `Retry-After`, a delay,
+ * a slow model, truncation, a dropped connection, a context-length error, a server that ignores
+ * `stream: true`. Every request is recorded, credentials masked, with whether the client went away.
  *
  * Generation is serialised through one sequence: the model is tiny (~1,500 tokens/s).
  */
@@ -67,6 +68,20 @@ export interface FaultSpec {
   contextLength?: boolean;
   /** Answer with no content at all (finish reason `stop`, 0 completion tokens). */
   empty?: boolean;
+  /**
+   * Ignore `stream: true`, as some OpenAI-compatible servers do: answer one plain JSON completion
+   * (`content-type: application/json`; for Ollama, the final object alone).
+   */
+  ignoreStream?: boolean;
+  /**
+   * With `status`: send exactly this error body instead of the API's own — an object as JSON, a
+   * string as `errorContentType` (a proxy's `{"error":{"message":…}}`, an HTML 503 page …).
+   */
+  errorBody?: string | Record<string, unknown>;
+  /** The content type of a string `errorBody`. @default 'text/plain; charset=utf-8' */
+  errorContentType?: string;
+  /** Wait this long after each generated token: a slow model (cancellation mid-stream). */
+  tokenDelayMs?: number;
 }
 
 export class Faults {
@@ -114,6 +129,8 @@ export interface RecordedRequest {
   stream?: boolean;
   /** The fault applied to it, if any. */
   fault?: FaultSpec;
+  /** The client closed the connection before the answer was complete (timeout, cancellation). */
+  clientGone?: boolean;
   /** Epoch ms when it arrived. */
   at: number;
 }
@@ -308,8 +325,11 @@ async function chat(
 
   // The client going away (timeout, cancellation) stops whatever we are doing for it.
   const gone = new AbortController();
+  let dropped = false;
   res.on('close', () => {
-    if (!res.writableFinished) gone.abort(new Error('client went away'));
+    if (res.writableFinished) return;
+    if (!dropped) record.clientGone = true;
+    gone.abort(new Error('client went away'));
   });
 
   const fault = ctx.faults.take(api, job.model);
@@ -319,6 +339,7 @@ async function chat(
     if (!waited) return;
   }
   if (fault?.drop === 'before-response') {
+    dropped = true;
     req.socket.destroy();
     return;
   }
@@ -328,6 +349,9 @@ async function chat(
   if (fault?.status !== undefined) {
     const headers: Record<string, string> = {};
     if (fault.retryAfter !== undefined) headers['retry-after'] = String(fault.retryAfter);
+    if (fault.errorBody !== undefined) {
+      return sendRaw(res, fault.status, fault.errorBody, fault.errorContentType, headers);
+    }
     return sendError(
       res,
       api,
@@ -346,7 +370,8 @@ async function chat(
   const maxTokens =
     fault?.truncateAt !== undefined ? Math.min(job.maxTokens ?? Infinity, fault.truncateAt) : job.maxTokens;
   const started = process.hrtime.bigint();
-  const stream = job.stream ? openStream(`chatcmpl-${++ctx.ids}`, api, route, job, res) : undefined;
+  const streams = job.stream && !fault?.ignoreStream;
+  const stream = streams ? openStream(`chatcmpl-${++ctx.ids}`, api, route, job, res) : undefined;
   let streamed = 0;
   let generation: Generation;
   try {
@@ -357,12 +382,15 @@ async function chat(
           ...(maxTokens !== undefined && Number.isFinite(maxTokens) ? { maxTokens } : {}),
           temperature: job.temperature,
           ...(job.seed !== undefined ? { seed: job.seed } : {}),
+          ...(job.repeatPenalty ? { repeatPenalty: job.repeatPenalty } : {}),
+          ...(fault?.tokenDelayMs ? { tokenDelayMs: fault.tokenDelayMs } : {}),
           stop: job.stop,
           signal: gone.signal,
           onText: (text) => {
             stream?.text(text);
             streamed++;
             if (fault?.drop === 'mid-stream' && streamed === 3) {
+              dropped = true;
               req.socket.destroy();
               gone.abort(new Error('connection dropped by fault'));
             }
@@ -381,6 +409,7 @@ async function chat(
     // Not streaming: send the headers and half the body, then hang up.
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100000' });
     res.write('{"partial":');
+    dropped = true;
     setImmediate(() => req.socket.destroy());
     return;
   }
@@ -391,6 +420,23 @@ async function chat(
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/** An error answer with exactly this body (FaultSpec.errorBody). */
+function sendRaw(
+  res: http.ServerResponse,
+  status: number,
+  body: string | Record<string, unknown>,
+  contentType: string | undefined,
+  headers: Record<string, string>,
+): void {
+  if (typeof body !== 'string') return sendJson(res, status, body, headers);
+  res.writeHead(status, {
+    'content-type': contentType ?? 'text/plain; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+    ...headers,
+  });
+  res.end(body);
+}
 
 function modelNames(ctx: HandlerContext): string[] {
   return ctx.options.models ?? [TEST_MODEL];

@@ -3,7 +3,7 @@
  * writing their answers, streams and errors the way the real servers do.
  */
 import type http from 'node:http';
-import type { Generation } from '../../activities/providers/llama-engine.js';
+import type { Generation, RepeatPenalty } from '../../activities/providers/llama-engine.js';
 import type { Message } from '../../plan/types.js';
 
 export type Api = 'openai' | 'ollama';
@@ -37,6 +37,13 @@ export interface ChatJob {
   stream: boolean;
   /** OpenAI `stream_options.include_usage`: a last chunk with the usage. */
   includeUsage: boolean;
+  /**
+   * Ollama's `repeat_penalty`, `repeat_last_n`, `frequency_penalty`, `presence_penalty`, when the
+   * request sets any of them (the others then take Ollama's defaults: 1.1, 64, 0, 0). A request
+   * that sets none gets none — real Ollama would apply 1.1 over 64 tokens, but plain greedy keeps
+   * this server's answers those of the bare model.
+   */
+  repeatPenalty?: RepeatPenalty;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -96,6 +103,19 @@ export function parseOllama(
   if (predict !== undefined && predict > 0) job.maxTokens = predict;
   const seed = numberOr(options.seed);
   if (seed !== undefined) job.seed = seed;
+  const penalty = numberOr(options.repeat_penalty);
+  const lastN = numberOr(options.repeat_last_n);
+  const frequency = numberOr(options.frequency_penalty);
+  const presence = numberOr(options.presence_penalty);
+  if ([penalty, lastN, frequency, presence].some((v) => v !== undefined)) {
+    job.repeatPenalty = {
+      penalty: penalty ?? 1.1,
+      // Ollama: 0 = off, -1 = the whole context (here: the answer's last 4,096 tokens at most).
+      lastTokens: lastN === undefined ? 64 : lastN < 0 ? 4096 : lastN,
+      frequencyPenalty: frequency ?? 0,
+      presencePenalty: presence ?? 0,
+    };
+  }
   return job;
 }
 
