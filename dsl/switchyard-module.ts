@@ -12,12 +12,12 @@ import { SwitchyardGeneratedModule, SwitchyardGeneratedSharedModule } from './ge
 import { SwitchyardScopeComputation, SwitchyardScopeProvider } from './scope-provider.js';
 import { SwitchyardDocumentValidator } from './validation/document-validator.js';
 import { SwitchyardValidationRegistry } from './validation/fast-validation.js';
-import { createSwitchyardParser, SwitchyardLexer } from './validation/nesting-guard.js';
+import { createSwitchyardParser, SwitchyardLexer } from './parser/nesting-guard.js';
 import {
   SwitchyardLexerErrorMessageProvider,
   SwitchyardParserErrorMessageProvider,
-} from './validation/syntax-messages.js';
-import { SwitchyardTokenBuilder } from './validation/syntax-tokens.js';
+} from './parser/syntax-messages.js';
+import { SwitchyardTokenBuilder } from './parser/syntax-tokens.js';
 import { SwitchyardValidator, registerValidationChecks } from './validation/validator.js';
 import { SwitchyardValueConverter } from './value-converter.js';
 

@@ -6,7 +6,7 @@ import { canonicalJson } from '../plan/canonical.js';
 import { buildPolicyGraph, nodeSvgId, renderSvg } from '../dsl/graph/index.js';
 import type { Document } from '../dsl/generated/ast.js';
 import type { SwitchyardLspServices } from '../dsl/lsp/module.js';
-import { compileDocument, explainTestAt, runDocumentTests } from '../dsl/lsp/workspace-requests.js';
+import { compileDocument, explainTestAt, runDocumentTests } from './workspace-requests.js';
 import {
   CheckRequest,
   type CheckResult,

@@ -18,15 +18,15 @@ import { type SwitchyardAddedServices, SwitchyardModule } from '../switchyard-mo
 import { registerValidationChecks } from '../validation/validator.js';
 import { SwitchyardCodeActionProvider } from './code-actions.js';
 import { SwitchyardCompletionProvider } from './completion.js';
-import { SwitchyardDocumentBuilder } from './document-builder.js';
+import { SwitchyardDocumentBuilder } from '../build/document-builder.js';
 import {
   FastDocumentValidator,
   FastLinker,
   FastReferenceDescriptionProvider,
   LazyReferenceIndexManager,
   NoLocalSymbolsScopeComputation,
-} from './fast-build.js';
-import { IncrementalDocumentFactory } from './incremental.js';
+} from '../build/fast-build.js';
+import { IncrementalDocumentFactory } from '../build/incremental.js';
 import { LspScopeProvider } from './scope-provider.js';
 import { SwitchyardFormatter } from './formatter.js';
 import { SwitchyardHoverProvider } from './hover.js';

@@ -16,7 +16,7 @@ import {
 import type { Diagnostic, Range } from 'vscode-languageserver-types';
 import { isTest } from '../generated/ast.js';
 import { type IssueCode, IssueCodes } from './issue-codes.js';
-import type { SwitchyardParserErrorMessageProvider } from './syntax-messages.js';
+import type { SwitchyardParserErrorMessageProvider } from '../parser/syntax-messages.js';
 import { closestNames, didYouMean } from './suggest.js';
 import { validateNodesFast } from './fast-validation.js';
 

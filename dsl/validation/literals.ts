@@ -1,7 +1,7 @@
 /**
- * Literal values (LANGUAGE.md §1, §5): money exact to 1e-9 $, percentages 1..100, status codes
+ * Literal values (docs/language.md §2.4): money exact to 1e-9 $, percentages 1..100, status codes
  * 100..599, and numbers that make sense where they stand (no `concurrency 0`, no `per 0` tokens).
- * Malformed literals (`8K`, `2backoff`) never get here: the lexer refuses them (syntax-tokens.ts).
+ * Malformed literals (`8K`, `2backoff`) never get here: the lexer refuses them (dsl/parser/syntax-tokens.ts).
  */
 import type { AstNode, ValidationAcceptor, ValidationChecks } from 'langium';
 import type { SwitchyardAstType } from '../generated/ast.js';

@@ -36,7 +36,7 @@ import {
 } from './condition-facts.js';
 import { checkBatchDirect } from './execution.js';
 import { IssueCodes } from './issue-codes.js';
-import { hasSyntaxError } from './syntax-state.js';
+import { hasSyntaxError } from '../parser/syntax-state.js';
 import {
   allTargets,
   describeWorstCase,

@@ -17,7 +17,7 @@ import {
 } from '../generated/ast.js';
 import { providerKind } from './catalog-facts.js';
 import { IssueCodes } from './issue-codes.js';
-import { hasSyntaxError } from './syntax-state.js';
+import { hasSyntaxError } from '../parser/syntax-state.js';
 
 /** The keyword that starts each single-valued item, for messages. */
 export const ITEM_WORDS: Record<string, string> = {

@@ -1,5 +1,5 @@
 /**
- * Tests (LANGUAGE.md §4): one `request` and one `expect` (with at least one part unless `reject`
+ * Tests (docs/language.md §7): one `request` and one `expect` (with at least one part unless `reject`
  * or `fail`), each request field once, one `given` per budget and per model, HTTP status codes.
  * Request fields and values are checked with the conditions (conditions.ts); names in
  * duplicates (names.ts).
@@ -17,7 +17,7 @@ import {
 } from '../generated/ast.js';
 import { fieldName } from './condition-facts.js';
 import { IssueCodes } from './issue-codes.js';
-import { hasSyntaxError } from './syntax-state.js';
+import { hasSyntaxError } from '../parser/syntax-state.js';
 import { ITEM_WORDS, lineOf, missing, reportRepeats } from './structure.js';
 
 function testLabel(test: Test): string {

@@ -1,5 +1,5 @@
 /**
- * Incremental re-parsing (dsl/lsp/incremental.ts) must build what a full parse builds: after each
+ * Incremental re-parsing (dsl/build/incremental.ts) must build what a full parse builds: after each
  * of many random edits, the edited document's AST, CST positions, links and diagnostics are
  * compared with a fresh parse of the same text by the CLI's services.
  */
@@ -19,8 +19,8 @@ import {
 import { describe, expect, it } from 'vitest';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { generateSingleFile } from '../../bench/generate.js';
-import { allNodes } from '../../dsl/lsp/ast-walk.js';
-import { reparseCounts } from '../../dsl/lsp/incremental.js';
+import { allNodes } from '../../dsl/build/ast-walk.js';
+import { reparseCounts } from '../../dsl/build/incremental.js';
 import { createSwitchyardLspServices } from '../../dsl/lsp/module.js';
 import { createSwitchyardServices } from '../../dsl/switchyard-module.js';
 

@@ -5,13 +5,13 @@
  */
 import type { LangiumDocument, LangiumDocuments } from 'langium';
 import type { Range } from 'vscode-languageserver-protocol';
-import { type Plan, type TestOutcome, decide, formatDollars, runTest, worstCase } from '../../plan/index.js';
-import { type CompileError, compileTest, compileWorkspace } from '../compiler/index.js';
-import type { Document, Test } from '../generated/ast.js';
-import { importClosure } from '../scope-provider.js';
-import type { SwitchyardServices } from '../switchyard-module.js';
-import { formatDuration } from '../validation/catalog-facts.js';
-import type { LoadedWorkspace } from '../workspace.js';
+import { type Plan, type TestOutcome, decide, formatDollars, runTest, worstCase } from '../plan/index.js';
+import { type CompileError, compileTest, compileWorkspace } from '../dsl/compiler/index.js';
+import type { Document, Test } from '../dsl/generated/ast.js';
+import { importClosure } from '../dsl/scope-provider.js';
+import type { SwitchyardServices } from '../dsl/switchyard-module.js';
+import { formatDuration } from '../dsl/validation/catalog-facts.js';
+import type { LoadedWorkspace } from '../dsl/workspace.js';
 
 /** The document and everything it imports, transitively, that the server has loaded. */
 export function workspaceOf(services: SwitchyardServices, document: LangiumDocument): LoadedWorkspace {

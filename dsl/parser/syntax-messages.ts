@@ -1,9 +1,9 @@
 import type { ILexerErrorMessageProvider, IToken, TokenType } from 'chevrotain';
 import { type AstNode, LangiumParserErrorMessageProvider } from 'langium';
-import { type IssueCode, IssueCodes } from './issue-codes.js';
+import { type IssueCode, IssueCodes } from '../validation/issue-codes.js';
 import { InvalidTokens, isInvalidTokenName } from './syntax-tokens.js';
 
-/** Words the grammar refuses as names (LANGUAGE.md §5). */
+/** Words the grammar refuses as names (docs/language.md §2.2). */
 export const RESERVED_WORDS = new Set(['and', 'or', 'not', 'in', 'true']);
 
 /** What a terminal is, in the words of the spec (never the terminal's name). */

@@ -58,7 +58,7 @@ export class SwitchyardTokenBuilder extends DefaultTokenBuilder {
   }
 }
 
-/** Keywords that can never be names (LANGUAGE.md §5). */
+/** Keywords that can never be names (docs/language.md §2.2). */
 const RESERVED = new Set(['and', 'or', 'not', 'in', 'true']);
 
 /**

@@ -10,7 +10,7 @@ import {
   type ParserOptions,
   type TokenizeOptions,
 } from 'langium';
-import { IssueCodes } from './issue-codes.js';
+import { IssueCodes } from '../validation/issue-codes.js';
 import { RESERVED_WORDS, type SwitchyardParserErrorMessageProvider } from './syntax-messages.js';
 
 /** Deepest nesting of parentheses and `not` in one condition. */
