@@ -1,5 +1,5 @@
 /**
- * The audit trail (ARCHITECTURE.md decision 6): append-only, one record per request, hash-chained.
+ * The audit trail (docs/architecture.md, decision 6): append-only, one record per request, hash-chained.
  *
  * A record's `hash` is `sha256:` + the sha256 of the canonical JSON (canonical.ts) of the record
  * without `seq` and `hash` — so it covers `prevHash`, the previous record's hash (`GENESIS_HASH`
@@ -68,6 +68,9 @@ export function* appendTx(
   body: Omit<AuditInput, 'retainDays'> & { time: string },
   retainDays: number | null,
 ): Tx<AuditAppendOutcome> {
+  // The request is finished: it is no longer in flight (interrupted.ts). First, so that locks are
+  // taken in the sweep's order (tracked row, then the head).
+  yield* run('DELETE FROM inflight_requests WHERE request_id = ?', [body.id]);
   const head = yield* getForUpdate<{ seq: unknown; hash: string }>(
     'SELECT seq, hash FROM audit_head WHERE id = 1',
   );

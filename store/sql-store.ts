@@ -1,5 +1,16 @@
 /** The `Store` interface over a SQL driver (SQLite or PostgreSQL): the logic is shared, see sql.ts. */
 import { appendTx, getTx, pruneAuditTx, queryTx, tailTx, verifyTx } from './audit.js';
+import { asBuffer, blobHash, checkBlobHash, getBlobTx, pruneBlobsTx, putBlobTx } from './blobs.js';
+import { dueTx, sweepOneTx, trackTx, validateTracked } from './interrupted.js';
+import {
+  createKeyTx,
+  keysVersionTx,
+  listKeysTx,
+  revokeKeyTx,
+  rotateKeyTx,
+  validateNewKey,
+  verifyKeyTx,
+} from './keys.js';
 import {
   budgetDefinitionsTx,
   budgetScopesTx,
@@ -17,6 +28,7 @@ import { admitTx, rateUsageTx, validateUses } from './rate-limits.js';
 import { makeScrubber, scrubSecrets, secretsFromEnv } from './scrub.js';
 import { all, encodeScope, num, type Driver } from './sql.js';
 import {
+  AUDIT_STATUSES,
   DEFAULT_RESERVATION_TTL_MS,
   type AdmitOutcome,
   type AuditAppendOutcome,
@@ -27,6 +39,9 @@ import {
   type AuditVerifyOutcome,
   type BudgetDefinition,
   type BudgetLimits,
+  type CreatedKey,
+  type KeyRecord,
+  type KeyVerification,
   type LedgerReservation,
   type LedgerWindow,
   type RateLimitSpec,
@@ -34,12 +49,17 @@ import {
   type RateWindowUsage,
   type ReserveOutcome,
   type SettleOutcome,
+  type NewKey,
   type Store,
   type StoreOptions,
+  type SweepOutcome,
+  type TrackedRequest,
   type WindowUsage,
 } from './types.js';
 
-const STATUSES = new Set(['served', 'rejected', 'failed']);
+const STATUSES = new Set<string>(AUDIT_STATUSES);
+/** Tracked requests looked at per read of the sweep. */
+const SWEEP_PAGE = 200;
 
 export class SqlStore implements Store {
   readonly kind: 'sqlite' | 'postgres';
@@ -182,6 +202,73 @@ export class SqlStore implements Store {
     return this.driver.transaction(() => pruneTx(before), 'write');
   }
 
+  async createKey(key: NewKey, now: number = Date.now()): Promise<CreatedKey> {
+    validateNewKey(key);
+    return this.driver.transaction(() => createKeyTx(key, now), 'write');
+  }
+
+  async listKeys(now: number = Date.now()): Promise<KeyRecord[]> {
+    return this.driver.transaction(() => listKeysTx(now), 'read');
+  }
+
+  async revokeKey(id: string, now: number = Date.now()): Promise<KeyRecord> {
+    return this.driver.transaction(() => revokeKeyTx(String(id), now), 'write');
+  }
+
+  async rotateKey(id: string, now: number = Date.now()): Promise<CreatedKey> {
+    return this.driver.transaction(() => rotateKeyTx(String(id), now), 'write');
+  }
+
+  async verifyKey(key: string, now: number = Date.now()): Promise<KeyVerification> {
+    return this.driver.transaction(() => verifyKeyTx(key, now), 'read');
+  }
+
+  async keysVersion(): Promise<number> {
+    return this.driver.transaction(() => keysVersionTx(), 'read');
+  }
+
+  async putBlob(bytes: Uint8Array, now: number = Date.now()): Promise<string> {
+    const buffer = asBuffer(bytes);
+    const hash = blobHash(buffer);
+    await this.driver.transaction(() => putBlobTx(hash, buffer, now), 'write');
+    return hash;
+  }
+
+  async getBlob(hash: string): Promise<Uint8Array | undefined> {
+    const key = checkBlobHash(hash);
+    return this.driver.transaction(() => getBlobTx(key), 'read');
+  }
+
+  async pruneBlobs(before: number): Promise<number> {
+    if (!Number.isFinite(before)) throw new TypeError(`pruneBlobs: before ${before} is not a time`);
+    return this.driver.transaction(() => pruneBlobsTx(before), 'write');
+  }
+
+  async trackRequest(request: TrackedRequest): Promise<void> {
+    validateTracked(request);
+    return this.driver.transaction(() => trackTx(request), 'write');
+  }
+
+  async sweepInterrupted(now: number = Date.now()): Promise<SweepOutcome> {
+    const outcome: SweepOutcome = { interrupted: [], released: 0, finished: 0 };
+    const normalise = (input: Omit<AuditInput, 'retainDays'>) => this.normalise(input, now);
+    let after = '';
+    for (;;) {
+      const due = await this.driver.transaction(() => dueTx(now, after, SWEEP_PAGE), 'read');
+      // One transaction per request: a long backlog never holds the audit head for long.
+      for (const id of due) {
+        const one = await this.driver.transaction(() => sweepOneTx(id, now, normalise), 'write');
+        if (one.kind === 'finished') outcome.finished += 1;
+        if (one.kind === 'interrupted') {
+          outcome.interrupted.push(id);
+          outcome.released += one.released;
+        }
+      }
+      if (due.length < SWEEP_PAGE) return outcome;
+      after = due[due.length - 1]!;
+    }
+  }
+
   async migrations(): Promise<{ version: number; name: string }[]> {
     return this.driver.transaction(function* () {
       const rows = yield* all<{ version: unknown; name: string }>(
@@ -203,7 +290,7 @@ export class SqlStore implements Store {
     if (typeof input?.id !== 'string' || input.id === '')
       throw new TypeError('appendAudit: the record has no id');
     if (!STATUSES.has(input.status))
-      throw new TypeError(`appendAudit: status ${String(input.status)} is not served|rejected|failed`);
+      throw new TypeError(`appendAudit: status ${String(input.status)} is not ${AUDIT_STATUSES.join('|')}`);
     if (!Array.isArray(input.attempts)) throw new TypeError('appendAudit: attempts must be an array');
     const plain = JSON.parse(JSON.stringify(input)) as Omit<AuditInput, 'retainDays'>;
     const time = plain.time ?? new Date(now).toISOString();

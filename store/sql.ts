@@ -10,7 +10,8 @@
  * to BIGINT).
  */
 
-export type Param = string | number | null;
+/** `Buffer`: blobs (SQLite BLOB, PostgreSQL bytea); both drivers take and return Buffers. */
+export type Param = string | number | null | Buffer;
 
 export type Op =
   /** `forUpdate`: PostgreSQL appends `FOR UPDATE` (SQLite's `BEGIN IMMEDIATE` already excludes other writers). */

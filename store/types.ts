@@ -1,7 +1,7 @@
 /**
  * The store: the budget ledger, the rate-limit counters and the audit trail behind one interface,
  * with two real backends (SQLite, the embedded default; PostgreSQL for many workers). See
- * ARCHITECTURE.md decisions 5 and 6.
+ * docs/architecture.md, decisions 5 and 6.
  *
  * The store imports nothing from the rest of the project (its room may import nothing): the types
  * below are structurally compatible with the plan's (`Reservation`, `BudgetLimit`, `RateLimitUse`,
@@ -13,6 +13,10 @@
  * Budget and rate-limit names are opaque strings to the store. The governance activities qualify
  * them with the policy (`<policy>/<budget>`) because budgets belong to their policy.
  */
+
+import type { FrontDoorStore } from './front-door-types.js';
+
+export type * from './front-door-types.js';
 
 /** Calendar windows in UTC: minute, hour, day (00:00), week (ISO: Monday 00:00), month (the 1st, 00:00). */
 export type LedgerWindow = 'minute' | 'hour' | 'day' | 'week' | 'month';
@@ -160,6 +164,10 @@ export interface RateWindowUsage {
 // ---------------------------------------------------------------------------------------------
 // Audit
 
+/** How a request ended, as its audit record says. */
+export type AuditStatus = 'served' | 'rejected' | 'failed' | 'interrupted';
+export const AUDIT_STATUSES: readonly AuditStatus[] = ['served', 'rejected', 'failed', 'interrupted'];
+
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 
 export interface AuditAttempt {
@@ -208,7 +216,11 @@ export interface AuditInput {
   /** The model that finally answered; `null` when none did. */
   model: string | null;
   provider: string | null;
-  status: 'served' | 'rejected' | 'failed';
+  /**
+   * `interrupted`: a direct-mode request whose front door stopped before it finished; written by
+   * `sweepInterrupted`, never by a request itself.
+   */
+  status: AuditStatus;
   reason: string | null;
   attempts: AuditAttempt[];
   usage: { inputTokens: number; outputTokens: number };
@@ -283,7 +295,7 @@ export interface AuditQuery {
   policy?: string;
   /** Matches the model that answered or any attempted model. */
   model?: string;
-  status?: 'served' | 'rejected' | 'failed';
+  status?: AuditStatus;
   /** Epoch ms, inclusive / exclusive. */
   since?: number;
   until?: number;
@@ -293,7 +305,7 @@ export interface AuditQuery {
 
 // ---------------------------------------------------------------------------------------------
 
-export interface Store {
+export interface Store extends FrontDoorStore {
   readonly kind: 'sqlite' | 'postgres';
   /** The store's URL with any password masked. */
   readonly url: string;

@@ -11,6 +11,9 @@ import { ledger } from './001-ledger.js';
 import { rateLimits } from './002-rate-limits.js';
 import { audit } from './003-audit.js';
 import { auditRetention } from './004-audit-retention.js';
+import { apiKeys } from './005-api-keys.js';
+import { blobs } from './006-blobs.js';
+import { inflightRequests } from './007-inflight-requests.js';
 
 export interface Migration {
   version: number;
@@ -19,7 +22,15 @@ export interface Migration {
   postgres: string;
 }
 
-export const MIGRATIONS: readonly Migration[] = [ledger, rateLimits, audit, auditRetention];
+export const MIGRATIONS: readonly Migration[] = [
+  ledger,
+  rateLimits,
+  audit,
+  auditRetention,
+  apiKeys,
+  blobs,
+  inflightRequests,
+];
 
 export function checksum(migration: Migration, dialect: 'sqlite' | 'postgres'): string {
   return createHash('sha256').update(migration[dialect], 'utf8').digest('hex').slice(0, 16);

@@ -1,5 +1,5 @@
 /**
- * The store's shared suite (ARCHITECTURE.md decisions 5–6), run against SQLite and PostgreSQL:
+ * The store's shared suite (docs/architecture.md, decisions 5–6), run against SQLite and PostgreSQL:
  * the ledger under concurrency (several processes, each with its own connection), idempotency,
  * expiry, calendar windows, rate limits, the audit chain (concurrent appends, tampering), schema
  * migrations and the secrets scrub.
@@ -847,6 +847,9 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s store', (_name, bac
           { version: 2, name: 'rate-limits' },
           { version: 3, name: 'audit' },
           { version: 4, name: 'audit-retention' },
+          { version: 5, name: 'api-keys' },
+          { version: 6, name: 'blobs' },
+          { version: 7, name: 'inflight-requests' },
         ]);
         expect((await again.usage('support/monthly', 'support', 'month', NOW)).reservedNanos).toBe(5);
         expect(await third.verifyAudit()).toMatchObject({ ok: true, count: 1 });
@@ -888,7 +891,7 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s store', (_name, bac
       const store = await openStore(url);
       stores.push(store);
       try {
-        expect((await store.migrations()).map((m) => m.version)).toEqual([1, 2, 3, 4]);
+        expect((await store.migrations()).map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 6, 7]);
         expect(await store.verifyAudit()).toEqual({ ok: true, count: 3, pruned: 0, head: prev });
         const expiries = await raw.query('SELECT expires_ms FROM audit_records ORDER BY seq');
         expect(expiries.map((r) => r.expires_ms)).toEqual([null, null, null]);
@@ -912,6 +915,9 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s store', (_name, bac
         [2, 'rate-limits', '797b322a973a4b09', '9218eecf3e9b2351'],
         [3, 'audit', '9e4afa9cc6a768f8', 'cb2c934dc42d1de1'],
         [4, 'audit-retention', 'a4c93b2721eab16e', 'faa7ffba19811780'],
+        [5, 'api-keys', '06475fcfb421370d', 'bd37478fa6e0858c'],
+        [6, 'blobs', '4c528aba84b7cb3b', '43ead79b355d8465'],
+        [7, 'inflight-requests', '45ae669e862cdcba', '2811e674b6f0d959'],
       ]);
     });
 
@@ -919,7 +925,7 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s store', (_name, bac
       const url = backend.freshUrl();
       const opened = await Promise.all([openStore(url), openStore(url), openStore(url)]);
       try {
-        expect(await opened[0]!.migrations()).toHaveLength(4);
+        expect(await opened[0]!.migrations()).toHaveLength(MIGRATIONS.length);
       } finally {
         for (const store of opened) await store.close();
       }
@@ -1026,7 +1032,7 @@ describe('store URLs and errors', () => {
     expect(error.message).toContain('postgres://app:***@127.0.0.1:1/db');
   });
 
-  it('the default URL is the SQLite file of API.md', async () => {
+  it('the default URL is the SQLite file of docs/cli.md', async () => {
     const { storeUrl, DEFAULT_STORE_URL } = await import('../../store/index.js');
     expect(DEFAULT_STORE_URL).toBe('sqlite:.switchyard/state.db');
     expect(storeUrl({})).toBe(DEFAULT_STORE_URL);

@@ -1,0 +1,184 @@
+/**
+ * API keys in the store (docs/store.md "API keys"), on SQLite and PostgreSQL: only a hash is kept,
+ * verification refuses revoked and expired keys at once, rotation keeps the key's lifetime, and
+ * `keysVersion` moves with every change so a front door's cache notices.
+ */
+import { createHash } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { StoreError } from '../../store/index.js';
+import type { Store } from '../../store/types.js';
+import { backends, freshStore, type Backend } from './backends.js';
+
+const NOW = Date.UTC(2026, 11, 5, 9, 0, 0);
+const DAY = 86_400_000;
+
+const BACKENDS = await backends();
+
+afterAll(async () => {
+  for (const backend of BACKENDS) await backend.cleanup();
+});
+
+describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s store: API keys', (_name, backend: Backend) => {
+  if (backend.broken !== undefined) {
+    it('reaches the PostgreSQL server it was given', () => {
+      throw new Error(backend.broken);
+    });
+    return;
+  }
+  if (backend.unavailable !== null) {
+    it.skip(`skipped: ${backend.unavailable}`, () => undefined);
+    return;
+  }
+
+  const stores: Store[] = [];
+  async function open(): Promise<{ url: string; store: Store }> {
+    const opened = await freshStore(backend);
+    stores.push(opened.store);
+    return opened;
+  }
+  afterAll(async () => {
+    for (const store of stores) await store.close().catch(() => undefined);
+  });
+
+  it('a created key verifies, names its team, app and policy, and only its sha256 is stored', async () => {
+    const { url, store } = await open();
+    const { key, record } = await store.createKey(
+      { team: 'support', app: 'helpdesk', policy: 'support', expiresAt: NOW + 90 * DAY },
+      NOW,
+    );
+    expect(key).toMatch(/^sy-[0-9a-f]{12}-[A-Za-z0-9_-]{43}$/);
+    expect(key.slice(3, 15)).toBe(record.id);
+    expect(record).toEqual({
+      id: record.id,
+      team: 'support',
+      app: 'helpdesk',
+      policy: 'support',
+      admin: false,
+      createdAt: NOW,
+      expiresAt: NOW + 90 * DAY,
+      revokedAt: null,
+      status: 'active',
+    });
+    expect(await store.verifyKey(key, NOW + DAY)).toEqual({ ok: true, record });
+
+    const raw = await backend.raw(url);
+    try {
+      const rows = await raw.query('SELECT * FROM api_keys');
+      expect(rows).toHaveLength(1);
+      const stored = JSON.stringify(rows);
+      expect(stored).not.toContain(key.slice(16));
+      expect(rows[0]!.key_sha256).toBe(createHash('sha256').update(key).digest('hex'));
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it('refuses malformed, unknown, altered, revoked and expired keys, each with its reason', async () => {
+    const { store } = await open();
+    const { key, record } = await store.createKey({ team: 'research', expiresAt: NOW + DAY }, NOW);
+    const other = await store.createKey({ team: 'research' }, NOW);
+    expect(await store.verifyKey('sk-not-ours', NOW)).toEqual({ ok: false, reason: 'malformed' });
+    expect(await store.verifyKey(`${key} `, NOW)).toEqual({ ok: false, reason: 'malformed' });
+    expect(await store.verifyKey(`sy-000000000000-${key.slice(16)}`, NOW)).toEqual({
+      ok: false,
+      reason: 'unknown',
+    });
+    // The right id with another key's secret: unknown, not a hint that the id exists.
+    const altered = `sy-${record.id}-${other.key.slice(16)}`;
+    expect(await store.verifyKey(altered, NOW)).toEqual({ ok: false, reason: 'unknown' });
+    // Expiry is checked against the clock on every call; the instant of expiry is already expired.
+    expect((await store.verifyKey(key, NOW + DAY - 1)).ok).toBe(true);
+    expect(await store.verifyKey(key, NOW + DAY)).toEqual({ ok: false, reason: 'expired' });
+    expect((await store.verifyKey(other.key, NOW + 1000 * DAY)).ok).toBe(true);
+    await store.revokeKey(other.record.id, NOW + 5);
+    expect(await store.verifyKey(other.key, NOW + 6)).toEqual({ ok: false, reason: 'revoked' });
+  });
+
+  it('every create, revoke and rotate bumps keysVersion; a repeated revoke changes nothing', async () => {
+    const { store } = await open();
+    const v0 = await store.keysVersion();
+    const a = await store.createKey({ team: 'support' }, NOW);
+    const v1 = await store.keysVersion();
+    expect(v1).toBeGreaterThan(v0);
+    const revoked = await store.revokeKey(a.record.id, NOW + 1);
+    expect(revoked).toMatchObject({ id: a.record.id, revokedAt: NOW + 1, status: 'revoked' });
+    const v2 = await store.keysVersion();
+    expect(v2).toBeGreaterThan(v1);
+    expect(await store.revokeKey(a.record.id, NOW + 2)).toEqual(revoked);
+    expect(await store.keysVersion()).toBe(v2);
+    const b = await store.createKey({ team: 'support' }, NOW);
+    const v3 = await store.keysVersion();
+    await store.rotateKey(b.record.id, NOW + 3);
+    expect(await store.keysVersion()).toBeGreaterThan(v3);
+  });
+
+  it('rotate: a new key with the same team, app, policy, admin flag and lifetime; the old one is revoked', async () => {
+    const { store } = await open();
+    const old = await store.createKey(
+      { team: 'ops', app: 'console', policy: 'ops', admin: true, expiresAt: NOW + 30 * DAY },
+      NOW,
+    );
+    const later = NOW + 10 * DAY;
+    const rotated = await store.rotateKey(old.record.id, later);
+    expect(rotated.key).not.toBe(old.key);
+    expect(rotated.record).toMatchObject({
+      team: 'ops',
+      app: 'console',
+      policy: 'ops',
+      admin: true,
+      createdAt: later,
+      expiresAt: later + 30 * DAY,
+      status: 'active',
+    });
+    expect(rotated.record.id).not.toBe(old.record.id);
+    expect(await store.verifyKey(old.key, later)).toEqual({ ok: false, reason: 'revoked' });
+    expect(await store.verifyKey(rotated.key, later)).toEqual({ ok: true, record: rotated.record });
+
+    // A key that never expires is replaced by one that never expires.
+    const forever = await store.createKey({ team: 'ops' }, NOW);
+    expect((await store.rotateKey(forever.record.id, later)).record.expiresAt).toBeNull();
+
+    // Rotating a revoked key (or the same key twice) is refused: one key, one successor.
+    const twice = await store.rotateKey(old.record.id, later).catch((e: unknown) => e);
+    expect(twice).toBeInstanceOf(StoreError);
+    expect(twice).toMatchObject({ code: 'E-KEY-REVOKED' });
+    expect((twice as Error).message).toContain(old.record.id);
+  });
+
+  it('list: every key with its status at the time asked; unknown ids are an error with a code', async () => {
+    const { store } = await open();
+    const a = await store.createKey({ team: 'a', expiresAt: NOW + DAY }, NOW);
+    const b = await store.createKey({ team: 'b' }, NOW + 1);
+    const c = await store.createKey({ team: 'c' }, NOW + 2);
+    await store.revokeKey(c.record.id, NOW + 3);
+    const listed = await store.listKeys(NOW + 2 * DAY);
+    expect(listed.map((k) => [k.id, k.team, k.status])).toEqual([
+      [a.record.id, 'a', 'expired'],
+      [b.record.id, 'b', 'active'],
+      [c.record.id, 'c', 'revoked'],
+    ]);
+    for (const call of [() => store.revokeKey('0123456789ab'), () => store.rotateKey('nope')]) {
+      const error = await call().catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreError);
+      expect(error).toMatchObject({ code: 'E-KEY-UNKNOWN' });
+    }
+  });
+
+  it('bad input to createKey is refused before anything is written', async () => {
+    const { store } = await open();
+    await expect(store.createKey({ team: '' })).rejects.toThrow(/team/);
+    await expect(store.createKey({ team: 't', expiresAt: 1.5 })).rejects.toThrow(/expiresAt/);
+    expect(await store.listKeys()).toEqual([]);
+  });
+
+  it('keys created concurrently from one store all verify and get distinct ids', async () => {
+    const { store } = await open();
+    const created = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => store.createKey({ team: `t${i % 3}` }, NOW)),
+    );
+    expect(new Set(created.map((c) => c.record.id)).size).toBe(40);
+    const verified = await Promise.all(created.map((c) => store.verifyKey(c.key, NOW)));
+    expect(verified.every((v) => v.ok)).toBe(true);
+    expect(await store.listKeys(NOW)).toHaveLength(40);
+  });
+});
