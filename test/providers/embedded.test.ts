@@ -1,10 +1,12 @@
 /**
  * The embedded provider: the real GGUF model in process, concurrency enforced, cancellation,
- * context length — and the same answers as the same model served over HTTP.
+ * context length, a repetition penalty that ends greedy loops — and the same answers as the same
+ * model served over HTTP with the same sampling.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
-import { EmbeddedProvider } from '../../activities/providers/embedded.js';
+import { Ollama } from 'ollama';
+import { DEFAULT_REPEAT_PENALTY, EmbeddedProvider } from '../../activities/providers/embedded.js';
 import { OpenAIProvider } from '../../activities/providers/openai.js';
 import { ProviderError } from '../../activities/providers/errors.js';
 import { closeProviders, createProvider } from '../../activities/providers/index.js';
@@ -12,6 +14,7 @@ import type { ChatCall } from '../../activities/providers/types.js';
 import type { Message, ProviderPlan } from '../../plan/types.js';
 import {
   PROJECT_ROOT,
+  TEST_MODEL,
   TEST_MODEL_PATH,
   startProviderServer,
   type ProviderServer,
@@ -34,6 +37,19 @@ function call(provider: { plan: ProviderPlan }, extra: Partial<ChatCall> = {}): 
     timeoutMs: 10_000,
     ...extra,
   };
+}
+
+/** The word trigram seen most often in `text`, and how often. */
+function mostRepeated(text: string): { trigram: string; count: number } {
+  const words = text.split(/\s+/).filter(Boolean);
+  const counts = new Map<string, number>();
+  for (let i = 0; i + 3 <= words.length; i++) {
+    const trigram = words.slice(i, i + 3).join(' ');
+    counts.set(trigram, (counts.get(trigram) ?? 0) + 1);
+  }
+  let best = { trigram: '', count: 0 };
+  for (const [trigram, count] of counts) if (count > best.count) best = { trigram, count };
+  return best;
 }
 
 let server: ProviderServer;
@@ -61,12 +77,71 @@ describe('embedded provider', () => {
     expect(a.usage).toEqual({ inputTokens: server.engine.promptTokens(MESSAGES).length, outputTokens: 24 });
     expect(a.endpoint).toBe(`embedded:${MODEL_FILE}`);
 
-    const http = new OpenAIProvider(providerPlan({ kind: 'openai', endpoints: [`${server.url}/v1`] }), {
+    // With its default repetition penalty, it answers as Ollama does when asked for the same one…
+    const ollama = new Ollama({ host: server.url });
+    const o = await ollama.chat({
+      model: TEST_MODEL,
+      messages: MESSAGES,
       stream: false,
+      options: { num_predict: 24, temperature: 0, repeat_penalty: 1.1, repeat_last_n: 64 },
     });
-    const c = await http.chat(call(http, { maxTokens: 24 }));
-    expect(c.content).toBe(a.content);
-    expect(c.usage).toEqual(a.usage);
+    expect(o.message.content).toBe(a.content);
+    expect(o.eval_count).toBe(24);
+
+    // … and without it, as the bare model does over the OpenAI API (which sends no penalty).
+    const bare = new EmbeddedProvider(embeddedPlan({ name: 'bare' }), {
+      baseDir: PROJECT_ROOT,
+      contextSize: 1024,
+      repeatPenalty: false,
+    });
+    try {
+      const greedy = await bare.chat(call(bare, { maxTokens: 24 }));
+      const http = new OpenAIProvider(providerPlan({ kind: 'openai', endpoints: [`${server.url}/v1`] }), {
+        stream: false,
+      });
+      const c = await http.chat(call(http, { maxTokens: 24 }));
+      expect(c.content).toBe(greedy.content);
+      expect(c.usage).toEqual(greedy.usage);
+      // The penalty changed the answer: it did reach the generation.
+      expect(greedy.content).not.toBe(a.content);
+    } finally {
+      await bare.close();
+    }
+  });
+
+  it('does not loop at temperature 0, and stays deterministic', async () => {
+    // Greedy decoding of this prompt falls into "shiny shiny shiny …" within 200 tokens.
+    const LOOPS: Message[] = [{ role: 'user', content: 'Once upon a time there was a dog.' }];
+    const bare = new EmbeddedProvider(embeddedPlan({ name: 'bare' }), {
+      baseDir: PROJECT_ROOT,
+      contextSize: 1024,
+      repeatPenalty: false,
+    });
+    try {
+      const greedy = await bare.chat(call(bare, { messages: LOOPS, maxTokens: 200, temperature: 0 }));
+      expect(mostRepeated(greedy.content).count).toBeGreaterThanOrEqual(10);
+    } finally {
+      await bare.close();
+    }
+    const a = await provider.chat(call(provider, { messages: LOOPS, maxTokens: 200, temperature: 0 }));
+    const b = await provider.chat(call(provider, { messages: LOOPS, maxTokens: 200, temperature: 0 }));
+    expect(a.usage.outputTokens).toBe(200);
+    expect(mostRepeated(a.content).count).toBeLessThanOrEqual(3);
+    expect(b.content).toBe(a.content);
+  });
+
+  it('takes a penalty of its own, and none at all', async () => {
+    expect(provider.repeatPenalty).toEqual(DEFAULT_REPEAT_PENALTY);
+    const strong = new EmbeddedProvider(embeddedPlan({ name: 'strong' }), {
+      baseDir: PROJECT_ROOT,
+      repeatPenalty: { penalty: 1.5 },
+    });
+    expect(strong.repeatPenalty).toEqual({ ...DEFAULT_REPEAT_PENALTY, penalty: 1.5 });
+    const off = new EmbeddedProvider(embeddedPlan({ name: 'off' }), {
+      baseDir: PROJECT_ROOT,
+      repeatPenalty: false,
+    });
+    expect(off.repeatPenalty).toBeUndefined();
   });
 
   it('stops at a stop sequence', async () => {
