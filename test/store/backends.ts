@@ -200,7 +200,9 @@ export type WorkerJob =
       >;
       now: number;
     }
-  | { op: 'audit'; ids: string[] };
+  | { op: 'audit'; ids: string[] }
+  /** `sweepInterrupted(now)` `times` times, concurrently. */
+  | { op: 'sweep'; now: number; times: number };
 
 /**
  * Runs jobs in separate processes (each its own connection), all released at once; each process

@@ -37,6 +37,8 @@ if (job.op === 'reserve') {
       return { key, ok: outcome.ok };
     }),
   );
+} else if (job.op === 'sweep') {
+  results = await Promise.all(Array.from({ length: job.times }, () => store.sweepInterrupted(job.now)));
 } else {
   results = await Promise.all(
     job.ids.map(async (id) => {
