@@ -165,3 +165,75 @@ describe('faults and records', () => {
     expect(JSON.stringify(server.requests)).not.toContain('s3cret-value');
   });
 });
+
+describe('the faults a new user meets, and a slow model', () => {
+  it('ignoreStream: a streaming request gets one plain JSON completion', async () => {
+    server.faults.add({ ignoreStream: true, times: 1 });
+    const res = await post('/v1/chat/completions', {
+      model: TEST_MODEL,
+      messages: user,
+      max_tokens: 3,
+      stream: true,
+    });
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await res.json()).toMatchObject({ object: 'chat.completion', usage: { completion_tokens: 3 } });
+    expect(server.requests[0]).toMatchObject({ stream: true, fault: { ignoreStream: true } });
+  });
+
+  it('errorBody: the error answer is exactly the body given', async () => {
+    server.faults.add({ status: 503, errorBody: { error: { message: 'loading' } }, times: 1 });
+    server.faults.add({
+      status: 502,
+      errorBody: '<h1>Bad Gateway</h1>',
+      errorContentType: 'text/html',
+      times: 1,
+    });
+    const json = await post('/api/chat', { model: TEST_MODEL, messages: user });
+    expect(json.status).toBe(503);
+    expect(await json.json()).toEqual({ error: { message: 'loading' } });
+    const html = await post('/api/chat', { model: TEST_MODEL, messages: user });
+    expect(html.status).toBe(502);
+    expect(html.headers.get('content-type')).toBe('text/html');
+    expect(await html.text()).toBe('<h1>Bad Gateway</h1>');
+  });
+
+  it('tokenDelayMs: the model slows down, and a client that leaves is recorded', async () => {
+    server.faults.add({ tokenDelayMs: 30, times: 1 });
+    const started = performance.now();
+    const res = await post('/api/chat', { model: TEST_MODEL, messages: user, options: { num_predict: 10 } });
+    await res.text();
+    expect(performance.now() - started).toBeGreaterThanOrEqual(300);
+    expect(server.requests[0]!.clientGone).toBeUndefined();
+
+    server.faults.add({ tokenDelayMs: 30, times: 1 });
+    const controller = new AbortController();
+    const slow = await fetch(`${server.url}/api/chat`, {
+      method: 'POST',
+      body: JSON.stringify({ model: TEST_MODEL, messages: user }),
+      signal: controller.signal,
+    });
+    const reader = slow.body!.getReader();
+    await reader.read();
+    controller.abort();
+    await expect.poll(() => server.requests[1]!.clientGone, { timeout: 1000, interval: 10 }).toBe(true);
+    await expect.poll(() => server.engine.stats.active, { timeout: 1000, interval: 10 }).toBe(0);
+  });
+
+  it("honours Ollama's repeat_penalty options, and applies none unless asked", async () => {
+    const ask = async (options: Record<string, number>) => {
+      const res = await post('/api/chat', {
+        model: TEST_MODEL,
+        messages: [{ role: 'user', content: 'Once upon a time there was a dog.' }],
+        stream: false,
+        options: { num_predict: 200, ...options },
+      });
+      return ((await res.json()) as { message: { content: string } }).message.content;
+    };
+    const plain = await ask({});
+    expect(plain).toContain('shiny shiny shiny shiny');
+    const penalised = await ask({ repeat_penalty: 1.1 });
+    expect(penalised).not.toContain('shiny shiny');
+    expect(await ask({ repeat_penalty: 1.1, repeat_last_n: 64 })).toBe(penalised);
+    expect(await ask({ repeat_penalty: 1, repeat_last_n: 0 })).toBe(plain);
+  });
+});
