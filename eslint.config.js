@@ -1,5 +1,5 @@
 // One linter for the whole repository: typescript-eslint's recommended rules plus the rules that
-// keep the rooms clean (ARCHITECTURE.md).
+// keep the rooms clean (docs/architecture.md).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 

@@ -1,6 +1,6 @@
 /**
  * The `attempt` activity: one call to one model, on the provider's task queue
- * (ARCHITECTURE.md decisions 3 and 4).
+ * (docs/architecture.md, decisions 3 and 4).
  *
  * - The input names the plan (by hash) and the model; the worker's registry supplies the model and
  *   provider definitions, so no plan travels through history.
@@ -13,7 +13,7 @@
  *   the execution machine decides what they mean. The activity throws only when the attempt cannot
  *   run here (the plan is not loaded on this worker: retryable, another worker may have it) or was
  *   cancelled.
- * - Guards (LANGUAGE.md §3.2 steps 1 and 8): the `before` redaction of the step (`redact`) is
+ * - Guards (docs/language.md §6 steps 5–6 and 9): the `before` redaction of the step (`redact`) is
  *   applied to the messages sent to THIS model only (the workflow passes them as written); the
  *   `after` guards of the step (`afterGuards`, looked up in the plan by hash: schema with ajv
  *   against the plan's embedded schema, block patterns) check the answer, and a failure makes it

@@ -3,7 +3,10 @@ import { validateRequest } from '../client/validate-request.js';
 import type { InferenceRequest } from '../plan/types.js';
 import { CliError } from './args.js';
 
-/** Reads a request (API.md shape) from a file or `-` (standard input); one-line errors with codes. */
+/**
+ * Reads a request (plan/request.schema.json) from a file or `-` (standard input); one-line errors
+ * with codes.
+ */
 export function readRequestFile(file: string): InferenceRequest {
   let text: string;
   try {

@@ -1,5 +1,5 @@
 /**
- * What services import: send inference requests through Temporal and get API.md results.
+ * What services import: send inference requests through Temporal and get results (docs/running.md).
  *
  * ```ts
  * const switchyard = await SwitchyardClient.connect({ address: '127.0.0.1:7233' });
@@ -7,8 +7,8 @@
  * if (result.status === 'served') console.log(result.output?.content);
  * ```
  *
- * - Requests are validated against the API.md shape (`InvalidRequest` names the field) before
- *   anything is sent.
+ * - Requests are validated against plan/request.schema.json (`InvalidRequest` names the field)
+ *   before anything is sent.
  * - `id` is the idempotency key and the workflow id: a request whose id already ran (or runs)
  *   attaches to that workflow and returns its result instead of running again. A request without
  *   `id` gets a fresh one (`req-<uuid>`): pass your own id to make retries of your own calls safe,
@@ -110,7 +110,7 @@ export class SwitchyardClient {
     this.eagerStart = options.eagerStart ?? false;
   }
 
-  /** Connects to Temporal; environment variables fill what `options` leave out (API.md). */
+  /** Connects to Temporal; environment variables fill what `options` leave out (docs/cli.md). */
   static async connect(options: SwitchyardClientOptions = {}): Promise<SwitchyardClient> {
     const env = process.env;
     const connection =
@@ -136,7 +136,7 @@ export class SwitchyardClient {
 
   /**
    * Starts a request (or attaches to the one with the same id) and returns at once. Throws
-   * `InvalidRequest` for a request that does not fit API.md.
+   * `InvalidRequest` for a request that does not fit plan/request.schema.json.
    */
   async start(request: RequestInput | InferenceRequest): Promise<RequestHandle> {
     const checked = prepare(request);

@@ -4,7 +4,10 @@ import type { InferenceRequest } from '../plan/types.js';
 
 let validator: ReturnType<Ajv['compile']> | undefined;
 
-/** A request that does not fit the API.md shape; `field` is the JSON path of the first problem. */
+/**
+ * A request that does not fit plan/request.schema.json; `field` is the JSON path of the first
+ * problem.
+ */
 export class InvalidRequest extends Error {
   readonly code = 'E-REQUEST-INVALID';
   constructor(

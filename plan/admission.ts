@@ -1,6 +1,6 @@
 /**
  * Admission before an attempt: rate limits (once per request) and budgets (every attempt), against
- * the snapshot plus what this request committed since (LANGUAGE.md §3.2 step 5, §5).
+ * the snapshot plus what this request committed since (docs/language.md §4.2–4.3, §6).
  *
  * The snapshot is advisory: the ledger's `reserve`/`admit` decide. When the ledger refuses an
  * attempt the machine already issued, the refusal comes back as a {@link Forced} limit: it counts

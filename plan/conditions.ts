@@ -1,5 +1,5 @@
 /**
- * Conditions (LANGUAGE.md §3.1, §5): request conditions after `when`, output conditions after
+ * Conditions (docs/language.md §5): request conditions after `when`, output conditions after
  * `escalate … when`, and printing both back in source syntax.
  *
  * Request conditions are compiled once into closures over a {@link RequestView} (cached per
@@ -28,7 +28,10 @@ export type CompiledCondition = (view: RequestView) => boolean;
 
 const compiled = new WeakMap<Condition, CompiledCondition>();
 
-/** Whether `cond` holds for `request` (§5: a comparison on a field the request lacks is false, `!=` too). */
+/**
+ * Whether `cond` holds for `request` (docs/language.md §5.1: a comparison on a field the request
+ * lacks is false, `!=` too).
+ */
 export function evalCondition(cond: Condition, request: InferenceRequest | RequestView): boolean {
   return compileCondition(cond)('messages' in request ? viewRequest(request) : request);
 }

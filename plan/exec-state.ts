@@ -1,6 +1,6 @@
 /**
  * The execution machine's state, and how a request ends: served, rejected or failed, with the
- * result of API.md. See execution.ts for the protocol.
+ * result (docs/running.md). See execution.ts for the protocol.
  */
 import type { GovernanceSnapshot } from './governance.js';
 import { formatDollars } from './money.js';

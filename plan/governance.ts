@@ -1,7 +1,8 @@
 /**
- * Worst-case estimates and limit checks for budgets and rate limits (LANGUAGE.md §3.2 step 5, §5).
- * The numbers come from a {@link GovernanceSnapshot} the caller resolved for the request's scope
- * values; this module never touches a ledger, it only says what to reserve and whether it fits.
+ * Worst-case estimates and limit checks for budgets and rate limits
+ * (docs/language.md §4.2–4.3, §6). The numbers come from a {@link GovernanceSnapshot} the caller
+ * resolved for the request's scope values; this module never touches a ledger, it only says what to
+ * reserve and whether it fits.
  */
 import { tokensText } from './conditions.js';
 import { costNanos, formatDollars } from './money.js';
@@ -84,8 +85,9 @@ export function limitText(limit: BudgetLimit | RateLimitPlan['limits'][number]):
 }
 
 /**
- * The first limit of a budget that `nanos`/`tokens` more would exceed (§5: spent + reserved + it
- * > limit), counting `extra` (what this request committed since the snapshot); `null` if it fits.
+ * The first limit of a budget that `nanos`/`tokens` more would exceed (docs/language.md §4.2:
+ * spent + reserved + it > limit), counting `extra` (what this request committed since the
+ * snapshot); `null` if it fits.
  */
 export function exceededBudgetLimit(
   limits: readonly BudgetLimit[],

@@ -1,6 +1,6 @@
 /**
  * `before` guards as `decide` applies them (block patterns, max-input) and the coverage of
- * `redact` and `after` guards over the chain (LANGUAGE.md §3.2 steps 1 and 8, §5).
+ * `redact` and `after` guards over the chain (docs/language.md §4.4, §6 steps 5–6 and 9).
  */
 import { tokensText } from './conditions.js';
 import type { PlanIndex } from './plan-index.js';

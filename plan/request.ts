@@ -1,6 +1,6 @@
 /**
- * Requests as the evaluator sees them: defaults (LANGUAGE.md §3.1), the input-token estimate and the
- * typed value of every condition field.
+ * Requests as the evaluator sees them: defaults (docs/language.md §5.1), the input-token estimate
+ * and the typed value of every condition field.
  */
 import { CLASSIFICATIONS } from './types.js';
 import type { Classification, InferenceRequest, Message, Mode, Value } from './types.js';

@@ -1,6 +1,6 @@
 /**
- * Stable `split` picks (LANGUAGE.md §3.2 step 3): the same request id always picks the same target,
- * in every process and on every replay, so retries and replays never move a request.
+ * Stable `split` picks (docs/language.md §6 step 3, §6.3): the same request id always picks the
+ * same target, in every process and on every replay, so retries and replays never move a request.
  */
 
 /**

@@ -1,6 +1,6 @@
 /**
- * Running one `test` block (LANGUAGE.md §4) against a plan: simulate the request with the test's
- * `given`, then compare the result with its `expect`.
+ * Running one `test` block (docs/language.md §7) against a plan: simulate the request with the
+ * test's `given`, then compare the result with its `expect`.
  */
 import { simulate } from './simulate.js';
 import type { SimulationGiven } from './simulate.js';

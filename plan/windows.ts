@@ -1,6 +1,6 @@
 /**
- * Calendar windows in UTC, as budgets and rate limits count them (LANGUAGE.md §5). A window `per
- * day` counts from 00:00 UTC to the next 00:00 UTC; `week` is the ISO week (Monday 00:00 UTC);
+ * Calendar windows in UTC, as budgets and rate limits count them (docs/language.md §4.2). A window
+ * `per day` counts from 00:00 UTC to the next 00:00 UTC; `week` is the ISO week (Monday 00:00 UTC);
  * `month` starts on the 1st at 00:00 UTC; `minute` and `hour` are the UTC clock's. Counters reset
  * when a new window starts; nothing rolls.
  *

@@ -1,5 +1,6 @@
 /**
- * The audit trail (docs/architecture.md, decision 6): append-only, one record per request, hash-chained.
+ * The audit trail (docs/architecture.md, decision 6): append-only, one record per request,
+ * hash-chained.
  *
  * A record's `hash` is `sha256:` + the sha256 of the canonical JSON (canonical.ts) of the record
  * without `seq` and `hash` — so it covers `prevHash`, the previous record's hash (`GENESIS_HASH`

@@ -1,6 +1,6 @@
 /**
  * `openStore(url)`: the ledger, rate limits and audit trail, on SQLite or PostgreSQL by URL
- * (API.md: `SWITCHYARD_STORE`, default `sqlite:.switchyard/state.db`; `postgres://…`).
+ * (docs/cli.md: `SWITCHYARD_STORE`, default `sqlite:.switchyard/state.db`; `postgres://…`).
  */
 import { StoreError, maskUrl } from './errors.js';
 import { openPostgres } from './postgres.js';

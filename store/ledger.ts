@@ -1,12 +1,13 @@
 /**
- * The budget ledger (ARCHITECTURE.md decision 5) as transactions over the shared SQL (sql.ts).
+ * The budget ledger (docs/architecture.md, decision 5) as transactions over the shared SQL
+ * (sql.ts).
  *
  * - A reservation belongs to the windows that contain the instant it was made (`created_ms`); its
  *   commit charges the actual cost to those same windows, even if the commit comes after the
  *   window ended. So a window's total is decided by what was admitted in it.
  * - *Reserved* in a window = the live reservations (state `reserved`, `expires_ms` > now) made in
  *   it; *spent* = the committed costs charged to it. A reservation exceeds when
- *   spent + reserved + it > limit (LANGUAGE.md §5).
+ *   spent + reserved + it > limit (docs/language.md §4.2).
  * - Reservations on one (budget, scope value) are serialised (sql.ts `lock`), and each operation
  *   is one transaction: concurrent reservations can never together pass a limit. Commits and
  *   releases lock the reservation rows they settle (see `lockedRows`).

@@ -1,7 +1,7 @@
 /**
- * The worker process (ARCHITECTURE.md decision 4): one Temporal worker for the workflow task queue
- * (the request workflow and its local activities), plus one per provider task queue found in the
- * plans, each running at most that provider's concurrency × its endpoints attempts at once.
+ * The worker process (docs/architecture.md, decision 4): one Temporal worker for the workflow task
+ * queue (the request workflow and its local activities), plus one per provider task queue found in
+ * the plans, each running at most that provider's concurrency × its endpoints attempts at once.
  *
  * `queues` restricts what this process polls — a worker beside a GPU host polls that provider's
  * queue only; name the workflow task queue (`switchyard`) in the list to poll it too. Without

@@ -1,6 +1,6 @@
 /**
  * `after` guards' `block REGEX ["message"]`: a match in the answer makes it invalid
- * (LANGUAGE.md §5: "a match makes the answer invalid"). The regex is compiled exactly as the
+ * (docs/language.md §4.4: "a match makes the answer invalid"). The regex is compiled exactly as the
  * `before` guards compile theirs (plan/guards.ts `blockRegex`: `g` and `y` dropped).
  */
 import { blockRegex } from '../../plan/guards.js';

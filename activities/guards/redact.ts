@@ -1,7 +1,7 @@
 /**
- * PII redaction for `before` guards' `redact` (LANGUAGE.md §3.2 step 1, §5): pure functions over
- * text. The attempt activity applies them to the messages sent to the models the guard names (the
- * chain entry's `redact` kinds), so only what reaches those targets is rewritten.
+ * PII redaction for `before` guards' `redact` (docs/language.md §4.4, §6 step 6): pure functions
+ * over text. The attempt activity applies them to the messages sent to the models the guard names
+ * (the chain entry's `redact` kinds), so only what reaches those targets is rewritten.
  *
  * Each kind is found by a pattern and then checked, so that look-alikes stay untouched:
  * - `email`      local@domain.tld (a TLD of letters) → `[EMAIL]`

@@ -96,7 +96,7 @@ export function apiKeyOf(provider: { apiKeyEnv: string | null }, env: NodeJS.Pro
   return value === undefined || value === '' ? undefined : value;
 }
 
-/** LANGUAGE.md §5: 127.0.0.0/8, `::1` and `localhost`. */
+/** docs/language.md §3.1 ("loopback"): 127.0.0.0/8, `::1` and `localhost`. */
 export function isLoopback(endpoint: string): boolean {
   let host: string;
   try {

@@ -1,5 +1,5 @@
 /**
- * Provider errors are classified once, here, into the classes of LANGUAGE.md §3.2 step 6, and the
+ * Provider errors are classified once, here, into the classes of docs/language.md §6.2, and the
  * workflow only ever sees the class (as the `type` of a Temporal `ApplicationFailure`):
  *
  * - `timeout`: the attempt ran past its timeout — retryable;

@@ -1,10 +1,10 @@
 /**
  * OpenAI and OpenAI-compatible servers (vLLM, llama.cpp, Ollama's `/v1` …) through the official
- * `openai` client, with its own retries off: Temporal owns retries (ARCHITECTURE.md, decision 3).
- * Streaming by default, with `stream_options.include_usage` so usage stays exact. A server that
- * ignores `stream: true` and answers one JSON completion is taken at its word: its answer is used
- * as is (one delta) rather than asked for again without streaming, which would generate — and
- * bill — the whole answer a second time.
+ * `openai` client, with its own retries off: Temporal owns retries (docs/architecture.md,
+ * decision 3). Streaming by default, with `stream_options.include_usage` so usage stays exact. A
+ * server that ignores `stream: true` and answers one JSON completion is taken at its word: its
+ * answer is used as is (one delta) rather than asked for again without streaming, which would
+ * generate — and bill — the whole answer a second time.
  */
 import OpenAI from 'openai';
 import { Stream } from 'openai/streaming';

@@ -1,7 +1,7 @@
 /**
  * The one interface every provider kind (ollama, openai, embedded) implements: one chat attempt in,
  * one answer out, or one classified `ProviderError` thrown (errors.ts). Retries are not done here:
- * each attempt is one Temporal activity execution (ARCHITECTURE.md, decision 3).
+ * each attempt is one Temporal activity execution (docs/architecture.md, decision 3).
  */
 import type { Message, ModelPlan, ProviderPlan } from '../../plan/types.js';
 

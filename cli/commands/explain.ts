@@ -15,7 +15,7 @@ import { compileFiles } from '../plans.js';
 
 export const explainUsage = `usage: switchyard explain FILE --request REQ.json|- [--format text|json]
 
-Shows the decision for one request (spec/API.md shape) without calling any model: the route and
+Shows the decision for one JSON request without calling any model: the route and
 the condition that chose it, the candidate chain with its call options, what 'require' rules and
 guards removed and why, the budgets and rate limits that apply, the worst-case cost of each
 candidate, and what happens when every model answers.

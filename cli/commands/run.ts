@@ -6,7 +6,7 @@ import { CONNECTION_OPTIONS, CONNECTION_USAGE, configFrom, connectClient } from 
 
 export const runUsage = `usage: switchyard run --request REQ.json|- [--address A] [--namespace N]
 
-Sends one request (spec/API.md shape; '-' reads standard input) through Temporal and prints the
+Sends one JSON request ('-' reads standard input) through Temporal and prints the
 result JSON. The request's 'id' is its idempotency key: an id that already ran returns that run's
 result. Without an id, one is generated. Needs a worker ('switchyard worker' or 'switchyard dev').
 Exit status: 0 served, 1 rejected, failed or an error, 2 usage.

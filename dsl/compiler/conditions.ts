@@ -5,7 +5,7 @@ import type { CompareOp, Condition, OutputCondition, Value } from '../../plan/ty
 import { fail } from './errors.js';
 import { dollarsToNanos } from './literals.js';
 
-/** Request fields a condition may test (LANGUAGE.md §3.1); `tag.NAME` is checked apart. */
+/** Request fields a condition may test (docs/language.md §5.1); `tag.NAME` is checked apart. */
 const REQUEST_FIELDS = new Set([
   'capability',
   'mode',

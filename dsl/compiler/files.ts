@@ -6,9 +6,10 @@ import { CompileFailure, errorAt } from './errors.js';
 import { fileOf } from './nodes.js';
 
 /**
- * Paths inside a plan. A path is written relative to the file it appears in (LANGUAGE.md §1); the
- * plan carries it relative to the directory of the file it is compiled from, with `/` separators,
- * so that moving the whole folder keeps the plan's hash. An absolute path stays absolute.
+ * Paths inside a plan. A path is written relative to the file it appears in
+ * (docs/language.md §2.1); the plan carries it relative to the directory of the file it is compiled
+ * from, with `/` separators, so that moving the whole folder keeps the plan's hash. An absolute
+ * path stays absolute.
  */
 export class PlanPaths {
   readonly baseDir: string;

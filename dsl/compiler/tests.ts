@@ -24,8 +24,8 @@ const STRING_FIELDS = {
 
 /**
  * The request id of a test: `test:` and the test's name, lower-cased, with every run of characters
- * outside `[a-z0-9._-]` replaced by `-` (API.md's id alphabet). Stable, so a `split` picks the same
- * target on every run.
+ * outside `[a-z0-9._-]` replaced by `-` (so it is a valid request id). Stable, so a `split` picks
+ * the same target on every run.
  */
 export function testRequestId(name: string): string {
   const slug = name
@@ -36,8 +36,8 @@ export function testRequestId(name: string): string {
 }
 
 /**
- * One `test` block as the simulator runs it (LANGUAGE.md §4). Throws `CompileFailure` for a test
- * that cannot run: an unknown request field, a value of the wrong kind, no `capability`, no or
+ * One `test` block as the simulator runs it (docs/language.md §7). Throws `CompileFailure` for a
+ * test that cannot run: an unknown request field, a value of the wrong kind, no `capability`, no or
  * several `expect`s, an unresolved reference.
  */
 export function compileTest(test: ast.Test): TestCase {

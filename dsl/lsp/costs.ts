@@ -65,7 +65,10 @@ const ROLES: Record<ChainTarget['role'], ChainRole> = {
   escalate: 'escalation',
 };
 
-/** A model called with `options`, as the evaluator would see it (§5 defaults resolved). */
+/**
+ * A model called with `options`, as the evaluator would see it (docs/language.md §4.6 defaults
+ * resolved).
+ */
 export function entryFor(model: Model, role: ChainRole, options: readonly CallOption[] = []): ChainEntry {
   const provider = providerOf(model);
   return {

@@ -16,7 +16,7 @@ import {
 import { isTest } from '../generated/ast.js';
 
 const NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
-/** Keywords that can never be names (LANGUAGE.md §5). */
+/** Keywords that can never be names (docs/language.md §2.2). */
 const RESERVED = new Set(['and', 'or', 'not', 'in', 'true']);
 
 export class SwitchyardRenameProvider extends DefaultRenameProvider {

@@ -1,5 +1,5 @@
 /**
- * Budgets (LANGUAGE.md §3.2 step 5): `on-exceed downgrade M` should move requests to a model that
+ * Budgets (docs/language.md §4.2): `on-exceed downgrade M` should move requests to a model that
  * costs less than the one it replaces. A budget applies to every request of its policy, so it may
  * replace any model of any route.
  */

@@ -19,9 +19,12 @@ import {
   isRegion,
 } from '../generated/ast.js';
 
-/** Default per-attempt timeout when neither the call nor the provider sets one (LANGUAGE.md §5). */
+/**
+ * Default per-attempt timeout when neither the call nor the provider sets one
+ * (docs/language.md §4.6).
+ */
 export const DEFAULT_TIMEOUT_MS = 60_000;
-/** Default first backoff between retries; it doubles after each retry (LANGUAGE.md §3.2). */
+/** Default first backoff between retries; it doubles after each retry (docs/language.md §4.6). */
 export const DEFAULT_BACKOFF_MS = 1_000;
 
 /** Money is exact to 1e-9 $: integer nano-dollars. */

@@ -1,5 +1,5 @@
 /**
- * Conditions and test requests (LANGUAGE.md §3.1, §5): known fields, values of the right kind,
+ * Conditions and test requests (docs/language.md §5, §7.1): known fields, values of the right kind,
  * `< <= > >=` only on ordered fields, `output.*` only after `escalate … when` and nothing else there.
  */
 import type { AstNode, ValidationAcceptor, ValidationChecks } from 'langium';

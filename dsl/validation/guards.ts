@@ -1,7 +1,8 @@
 /**
- * Guards (LANGUAGE.md §5): `before` guards rewrite or refuse what is sent (`redact`, `block`,
- * `max-input`); `after` guards check answers (`schema`, `block`) and cannot target `external`.
- * Schemas are JSON files relative to the policy file; patterns are JavaScript regular expressions.
+ * Guards (docs/language.md §4.4): `before` guards rewrite or refuse what is sent (`redact`,
+ * `block`, `max-input`); `after` guards check answers (`schema`, `block`) and cannot target
+ * `external`. Schemas are JSON files relative to the policy file; patterns are JavaScript regular
+ * expressions.
  */
 import { AstUtils, EmptyFileSystemProvider, UriUtils, type ValidationChecks } from 'langium';
 import type { SwitchyardAstType } from '../generated/ast.js';

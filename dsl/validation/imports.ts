@@ -1,4 +1,7 @@
-/** Imports (LANGUAGE.md §1): a `.policy` file, relative to the importing file, that is loaded. */
+/**
+ * Imports (docs/language.md §2.1): a `.policy` file, relative to the importing file, that is
+ * loaded.
+ */
 import { AstUtils, type ValidationChecks } from 'langium';
 import type { SwitchyardAstType } from '../generated/ast.js';
 import { resolveImport } from '../scope-provider.js';

@@ -75,8 +75,9 @@ export type IssueCode = (typeof IssueCodes)[keyof typeof IssueCodes];
 export type IssueSeverity = 'error' | 'warning';
 
 /**
- * The severity every code is reported with (LANGUAGE.md §5 "Severity": unknown or duplicate names,
- * missing imports, wrong-kind comparisons … are errors; the other checks of §3.3 are warnings).
+ * The severity every code is reported with (docs/language.md §9 lists each: unknown or duplicate
+ * names, missing imports, wrong-kind comparisons … are errors; the validator's other checks are
+ * warnings).
  */
 export const IssueSeverities: Record<IssueCode, IssueSeverity> = {
   [IssueCodes.SyntaxError]: 'error',

@@ -1,7 +1,8 @@
 /**
- * Duplicate names (LANGUAGE.md §1): providers, models and policies share one namespace across the
- * workspace; routes, budgets, guards and rate limits are unique (per kind) in their policy. A
- * duplicate is an error at every place. Two tests of one file with the same name: a warning.
+ * Duplicate names (docs/language.md §2.2): providers, models and policies share one namespace
+ * across the workspace; routes, budgets, guards and rate limits are unique (per kind) in their
+ * policy. A duplicate is an error at every place. Two tests of one file with the same name: a
+ * warning.
  */
 import {
   type AstNode,

@@ -1,6 +1,6 @@
 /**
- * Providers (LANGUAGE.md §2, §5): `embedded` needs a `model-file`, `openai` beyond loopback needs
- * an `api-key`, endpoints are http(s) URLs, and settings a kind ignores are flagged.
+ * Providers (docs/language.md §3.1): `embedded` needs a `model-file`, `openai` beyond loopback
+ * needs an `api-key`, endpoints are http(s) URLs, and settings a kind ignores are flagged.
  */
 import {
   AstUtils,
@@ -39,8 +39,8 @@ function checkKindNeeds(provider: Provider, accept: ValidationAcceptor): void {
       data: { code: IssueCodes.MissingModelFile, provider: provider.name },
     });
   }
-  // LANGUAGE.md §3.3: an *external* openai provider needs a key; a private one (vLLM on our own
-  // hosts) may run without authentication. See docs/language.md.
+  // docs/language.md §3.1: an *external* openai provider needs a key; a private one (vLLM on our
+  // own hosts) may run without authentication. See docs/language.md.
   if (kind === 'openai' && !hasApiKey(provider) && !isPrivateProvider(provider)) {
     const remote = providerEndpoints(provider).find((url) => {
       const parsed = parseEndpoint(url);

@@ -1,5 +1,5 @@
 /**
- * Routes (LANGUAGE.md §3.2, §3.3): splits that sum to 100%, `max-tokens` within the context,
+ * Routes (docs/language.md §4.6): splits that sum to 100%, `max-tokens` within the context,
  * routes that can match, an `otherwise`, chains that `require` does not empty, deadlines the chain
  * can meet, fallbacks that are not the primary, models that have the capability matched on, and
  * batch routes that run durable (execution.ts).

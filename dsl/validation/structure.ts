@@ -1,6 +1,6 @@
 /**
- * Block items (LANGUAGE.md §5): a single-valued item may appear once (error at the second), and a
- * block has the items it cannot work without (a provider's `kind`, a route's primary, …).
+ * Block items (docs/language.md §2.5): a single-valued item may appear once (error at the second),
+ * and a block has the items it cannot work without (a provider's `kind`, a route's primary, …).
  */
 import type { AstNode, ValidationAcceptor, ValidationChecks } from 'langium';
 import {

@@ -1,7 +1,7 @@
 /**
- * Tests (docs/language.md §7): one `request` and one `expect` (with at least one part unless `reject`
- * or `fail`), each request field once, one `given` per budget and per model, HTTP status codes.
- * Request fields and values are checked with the conditions (conditions.ts); names in
+ * Tests (docs/language.md §7): one `request` and one `expect` (with at least one part unless
+ * `reject` or `fail`), each request field once, one `given` per budget and per model, HTTP status
+ * codes. Request fields and values are checked with the conditions (conditions.ts); names in
  * duplicates (names.ts).
  */
 import type { ValidationChecks } from 'langium';

@@ -60,7 +60,7 @@ afterAll(async () => {
 });
 
 describe('the request workflow', () => {
-  it('is served by the primary, with the result of API.md', async () => {
+  it('is served by the primary, with the result of docs/running.md', async () => {
     const rid = id('basic');
     const handle = await stack.client.start(request(rid, 'main', { tags: { case: 'basic' } }));
     expect(handle.started).toBe(true);

@@ -1,4 +1,4 @@
-/** Conditions (LANGUAGE.md §3.1, §5) and split picks (§3.2 step 3). */
+/** Conditions (docs/language.md §5) and split picks (§6 step 3, §6.3). */
 import { describe, expect, it } from 'vitest';
 import { conditionText, evalCondition, evalOutputCondition } from '../../plan/conditions.js';
 import { decide } from '../../plan/evaluator.js';
@@ -61,7 +61,7 @@ describe('request conditions', () => {
     expect(evalCondition({ op: 'true' }, r)).toBe(true);
   });
 
-  it('prints back in source syntax with the precedence of §5', () => {
+  it('prints back in source syntax with the precedence of docs/language.md §5.3', () => {
     const c: Condition = {
       op: 'or',
       args: [

@@ -1,4 +1,4 @@
-/** `decide` (LANGUAGE.md §3.2 steps 1–4, §5): route choice, chain, `require`, `before` guards. */
+/** `decide` (docs/language.md §6 steps 1–6): route choice, chain, `require`, `before` guards. */
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../plan/evaluator.js';
 import type { GuardPlan, Plan, ProviderPlan } from '../../plan/types.js';
@@ -84,7 +84,7 @@ describe('route choice', () => {
 });
 
 describe('the candidate chain', () => {
-  it('is primary, fallbacks, escalations with call options resolved (§5 defaults)', () => {
+  it('is primary, fallbacks, escalations with call options resolved (docs/language.md §4.6 defaults)', () => {
     const d = decide(supportPlan(), request({ capability: 'chat', maxTokens: 300 }));
     expect(d.chain.map((c) => [c.model, c.role, c.timeoutMs, c.retries, c.backoffMs, c.maxTokens])).toEqual([
       ['llama-8b', 'primary', 5_000, 2, 200, 300],

@@ -1,4 +1,6 @@
-/** The execution machine (LANGUAGE.md §3.2 steps 6–7): retries, fail-over, escalation, deadline. */
+/**
+ * The execution machine (docs/language.md §6 steps 8–10): retries, fail-over, escalation, deadline.
+ */
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../plan/evaluator.js';
 import { next, start } from '../../plan/execution.js';

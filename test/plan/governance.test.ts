@@ -1,4 +1,7 @@
-/** Budgets and rate limits (LANGUAGE.md §3.2 step 5, §5): worst case, reserve/commit/release, on-exceed. */
+/**
+ * Budgets and rate limits (docs/language.md §4.2–4.3, §6): worst case, reserve/commit/release,
+ * on-exceed.
+ */
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../plan/evaluator.js';
 import { next, start } from '../../plan/execution.js';

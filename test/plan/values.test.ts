@@ -74,7 +74,7 @@ describe('requests', () => {
     expect(() => parseDuration('1.5s')).toThrow(/not a duration/);
   });
 
-  it('requestField gives typed values with the §3.1 defaults; missing fields are undefined', () => {
+  it('requestField gives typed values with the docs/language.md §5.1 defaults; missing fields are undefined', () => {
     const bare = request({ messages: [{ role: 'user', content: 'hello world!' }] });
     expect(requestField(bare, 'capability')).toEqual({ kind: 'string', value: 'chat' });
     expect(requestField(bare, 'mode')).toEqual({ kind: 'name', value: 'interactive' });

@@ -1,8 +1,8 @@
 /**
- * The store's shared suite (docs/architecture.md, decisions 5–6), run against SQLite and PostgreSQL:
- * the ledger under concurrency (several processes, each with its own connection), idempotency,
- * expiry, calendar windows, rate limits, the audit chain (concurrent appends, tampering), schema
- * migrations and the secrets scrub.
+ * The store's shared suite (docs/architecture.md, decisions 5–6), run against SQLite and
+ * PostgreSQL: the ledger under concurrency (several processes, each with its own connection),
+ * idempotency, expiry, calendar windows, rate limits, the audit chain (concurrent appends,
+ * tampering), schema migrations and the secrets scrub.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { canonicalJson, GENESIS_HASH, MIGRATIONS, openStore, sha256, StoreError } from '../../store/index.js';

@@ -29,7 +29,7 @@ function error(fn: () => unknown): ConfigError {
 }
 
 describe('loadConfig', () => {
-  it('has the defaults of API.md', () => {
+  it('has the defaults of docs/cli.md', () => {
     const config = loadConfig({ env: {}, cwd: dir });
     expect(config).toMatchObject({
       address: '127.0.0.1:7233',
