@@ -4,6 +4,7 @@
  * one to the runner; in `durable` mode the attempt activity opens one through a relay (in-process
  * when the worker shares the front door's process, else across processes to the front door).
  */
+import type { StreamTarget } from '../plan/index.js';
 
 /** The text of one attempt, in order. */
 export interface DeltaSink {
@@ -14,14 +15,11 @@ export interface DeltaSink {
 }
 
 /**
- * Which caller waits for a streamed request: its id, and — when the front door is in another
- * process than the worker that runs the attempt — the front door's relay URL.
+ * Which caller waits for a streamed request (its id, and the front door's relay URL when it is in
+ * another process): the attempt's input carries it, so it is defined with the inputs, in
+ * plan/effects.ts.
  */
-export interface StreamTarget {
-  requestId: string;
-  /** `http://host:port/…` of the front door's relay endpoint; absent = in-process only. */
-  relay?: string;
-}
+export type { StreamTarget } from '../plan/index.js';
 
 /** Opens a sink for one attempt of a streamed request; `undefined` when nobody listens. */
 export interface DeltaRelay {

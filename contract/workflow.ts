@@ -8,7 +8,9 @@
  * workflow code.
  */
 import type { QueryDefinition } from '@temporalio/common';
-import type { Decision, InferenceRequest, InferenceResult } from '../plan/index.js';
+import type { Decision, InferenceRequest, InferenceResult, RequestStatus } from '../plan/index.js';
+
+export type { RequestStatus } from '../plan/index.js';
 
 /** The workflow's input: the request (with its id), never the plan. */
 export interface RequestWorkflowInput {
@@ -22,17 +24,6 @@ export type RequestWorkflow = (input: RequestWorkflowInput) => Promise<Inference
 export const WORKFLOW_TYPE = 'requestWorkflow';
 export const DECISION_QUERY = 'decision';
 export const STATUS_QUERY = 'status';
-
-/** Where a running request is (the `status` query). */
-export interface RequestStatus {
-  phase: 'deciding' | 'waiting' | 'attempting' | 'done';
-  planHash: string | null;
-  route: string | null;
-  /** The attempt in flight (or about to start), if any. */
-  current: { attempt: number; model: string; queue: string } | null;
-  attempts: number;
-  elapsedMs: number;
-}
 
 function query<Ret>(name: string): QueryDefinition<Ret> {
   return { type: 'query', name } as QueryDefinition<Ret>;

@@ -1,0 +1,117 @@
+/**
+ * Results the request driver (driver.ts) makes itself, when it stops driving the machine before
+ * the machine's own `done`: a request that got no decision, one abandoned because the ledger
+ * could not be asked or too many waits, one whose streamed attempt failed, one whose caller went
+ * away. Defined once, for the workflow and the direct runner alike (docs/language.md §3.2, §7).
+ */
+import type { ExecState } from './exec-state.js';
+import { formatDollars } from './money.js';
+import type { Decision, InferenceResult } from './trace.js';
+import type { InferenceRequest } from './types.js';
+
+/** The decision of a request that was never decided (unknown policy, the decision step failed). */
+export function emptyDecision(request: InferenceRequest, reason: string, rule: string): Decision {
+  return {
+    id: request.id,
+    policy: request.policy,
+    plan: '',
+    route: null,
+    matched: null,
+    via: null,
+    status: 'rejected',
+    reason,
+    rule,
+    inputTokens: 0,
+    requestMaxTokens: request.maxTokens ?? null,
+    deadlineMs: null,
+    split: null,
+    chain: [],
+    excluded: [],
+    guards: [],
+    budgets: [],
+    rateLimits: [],
+    governance: { budgets: [], rateLimits: [], downgrades: {}, downgradeBlocked: {} },
+    audit: { prompts: 'hashed' },
+    execution: null,
+  };
+}
+
+/**
+ * A result for a request that never got a decision: `rejected` (no plan for its policy) or
+ * `failed` (the decision step itself failed); `rule` names what refused it (`policy`, `internal`).
+ */
+export function undecidedResult(
+  request: InferenceRequest,
+  status: 'rejected' | 'failed',
+  reason: string,
+  rule: string,
+): InferenceResult {
+  return {
+    id: request.id,
+    status,
+    policy: request.policy,
+    plan: '',
+    route: null,
+    model: null,
+    provider: null,
+    output: null,
+    usage: { inputTokens: 0, outputTokens: 0 },
+    cost: formatDollars(0),
+    costNanos: 0,
+    attempts: [],
+    reason,
+    elapsedMs: 0,
+    decision: emptyDecision(request, reason, rule),
+  };
+}
+
+/**
+ * The machine's state turned into a result when the driver stops driving it (the ledger is
+ * unavailable, too many waits): `rejected` before any attempt, else `failed`, with what was
+ * tried, used and charged so far.
+ */
+export function abandonedResult(state: ExecState, reason: string): InferenceResult {
+  const d = state.decision;
+  return {
+    id: d.id,
+    status: state.attempts.length === 0 ? 'rejected' : 'failed',
+    policy: d.policy,
+    plan: d.plan,
+    route: d.route,
+    model: null,
+    provider: null,
+    output: null,
+    usage: state.usage,
+    cost: formatDollars(state.costNanos),
+    costNanos: state.costNanos,
+    attempts: state.attempts,
+    reason,
+    elapsedMs: state.elapsedMs,
+    decision: { ...d, budgets: state.budgets, rateLimits: state.rateLimits },
+  };
+}
+
+/**
+ * A request that ends after its last attempt, whatever the machine would do next (docs/language.md
+ * §7.2: once a streamed attempt failed, no fallback follows it into the started stream; or the
+ * caller went away). The budget effects the machine already planned for an attempt that will not
+ * be made are dropped: that attempt reserved nothing. `lastAttempt`, when given, replaces what the
+ * machine recorded of the last attempt's outcome (a call cancelled with the caller is an `error`,
+ * though what it produced is charged like an answer).
+ */
+export function endedResult(
+  state: ExecState,
+  reason: string,
+  lastAttempt?: { outcome: 'error'; error: string },
+): InferenceResult {
+  const made = state.attempts.length;
+  const attempts =
+    lastAttempt === undefined || made === 0
+      ? state.attempts
+      : [...state.attempts.slice(0, -1), { ...state.attempts[made - 1]!, ...lastAttempt }];
+  const ended = abandonedResult(
+    { ...state, attempts, budgets: state.budgets.filter((b) => b.attempt <= made) },
+    reason,
+  );
+  return { ...ended, status: made === 0 ? 'rejected' : 'failed' };
+}
