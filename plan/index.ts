@@ -57,3 +57,7 @@ export { simulate, simulateDecision, simulatedResult, SIMULATED_ANSWER_TOKENS } 
 export type { Simulation, SimulationGiven, SimulatedFailure, SimulatedError } from './simulate.js';
 export { runTest } from './testing.js';
 export type { TestOutcome, SimulatedTestCase } from './testing.js';
+export type * from './effects.js';
+export { driveRequest, initialStatus, messageOf, MAX_WAITS } from './driver.js';
+export type { DriverEffects } from './driver.js';
+export { abandonedResult, emptyDecision, endedResult, undecidedResult } from './results.js';

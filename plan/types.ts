@@ -252,6 +252,12 @@ export interface InferenceRequest {
   temperature?: number;
   /** Overrides the estimate from `messages` (tests use `input.tokens 40k`). */
   inputTokens?: number;
+  /**
+   * The caller streams the answer (docs/language.md §7.2): attempts that need not be checked first
+   * write their text to the caller as it comes. `relay`: the front door's relay URL when it is not
+   * in the worker's process. How the answer travels, not what was asked: not part of the audit.
+   */
+  stream?: { relay?: string };
 }
 
 // ---------------------------------------------------------------------------------------------
