@@ -131,7 +131,7 @@ describe.each(['ollama', 'openai'] as const)('%s: cancelled mid-stream', (kind) 
       }),
     );
     await expect(pending).rejects.toBe(reason);
-    expect(performance.now() - abortedAt).toBeLessThan(200);
+    expect(performance.now() - abortedAt).toBeLessThan(500);
     expect(performance.now() - started).toBeLessThan(2000);
     const seen = server.requests.find((r) => r.messages);
     await expect.poll(() => seen?.clientGone, { timeout: 1000, interval: 10 }).toBe(true);
