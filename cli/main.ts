@@ -38,6 +38,10 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }
     load: async () => (await import('./commands/audit.js')).audit,
     summary: 'verify, tail, query and prune the audit trail',
   },
+  keys: {
+    load: async () => (await import('./commands/keys.js')).keys,
+    summary: 'create, list, revoke and rotate API keys of the HTTP front door',
+  },
   fmt: {
     load: async () => (await import('./commands/fmt.js')).fmt,
     summary: 'format policy files (--check: only report)',

@@ -3,11 +3,17 @@
  * verification refuses revoked and expired keys at once, rotation keeps the key's lifetime, and
  * `keysVersion` moves with every change so a front door's cache notices.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { afterAll, describe, expect, it } from 'vitest';
-import { StoreError } from '../../store/index.js';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import { openStore, StoreError } from '../../store/index.js';
 import type { Store } from '../../store/types.js';
-import { backends, freshStore, type Backend } from './backends.js';
+import { backends, freshStore, PROJECT_ROOT, sqliteBackend, type Backend } from './backends.js';
+
+/** tsx's loader by URL, as test/support/temporal.ts spawns the CLI. */
+const TSX_LOADER = pathToFileURL(path.join(PROJECT_ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 
 const NOW = Date.UTC(2026, 11, 5, 9, 0, 0);
 const DAY = 86_400_000;
@@ -181,4 +187,82 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s store: API keys', (
     expect(verified.every((v) => v.ok)).toBe(true);
     expect(await store.listKeys(NOW)).toHaveLength(40);
   });
+});
+
+describe('switchyard keys (the CLI, as a child process)', () => {
+  const cli = (args: string[], store: string) => {
+    const out = spawnSync(
+      process.execPath,
+      ['--import', TSX_LOADER, path.join(PROJECT_ROOT, 'test/support/cli-main.ts'), 'keys', ...args],
+      { encoding: 'utf8', env: { ...process.env, SWITCHYARD_STORE: store }, timeout: 60_000 },
+    );
+    return { stdout: out.stdout.trim(), stderr: out.stderr.trim(), code: out.status };
+  };
+
+  it('create prints the key alone and its id; list, rotate and revoke; errors have codes and exit codes', async () => {
+    const sqlite = sqliteBackend();
+    onTestFinished(() => sqlite.cleanup());
+    const url = sqlite.freshUrl();
+    const made = cli(
+      ['create', '--team', 'support', '--app', 'helpdesk', '--policy', 'support', '--expires', '90d'],
+      url,
+    );
+    expect(made.code).toBe(0);
+    expect(made.stdout).toMatch(/^sy-[0-9a-f]{12}-[A-Za-z0-9_-]{43}$/);
+    const id = made.stdout.slice(3, 15);
+    expect(made.stderr).toContain(`created key ${id}: team support (app helpdesk, policy support), expires `);
+    expect(made.stderr).toContain('shown only this once');
+
+    const listed = cli(['list'], url);
+    expect(listed.code).toBe(0);
+    const lines = listed.stdout.split('\n');
+    expect(lines[0]!.split(/\s+/)).toEqual(['ID', 'TEAM', 'APP', 'POLICY', 'CREATED', 'EXPIRES', 'STATUS']);
+    expect(lines[1]!.split(/\s+/)).toEqual([
+      id,
+      'support',
+      'helpdesk',
+      'support',
+      expect.any(String),
+      expect.any(String),
+      'active',
+    ]);
+    // The key itself is never shown again.
+    expect(listed.stdout).not.toContain(made.stdout.slice(16));
+
+    const rotated = cli(['rotate', id, '--format', 'json'], url);
+    expect(rotated.code).toBe(0);
+    const { key, record } = JSON.parse(rotated.stdout) as {
+      key: string;
+      record: { id: string; team: string };
+    };
+    expect(record).toMatchObject({ team: 'support', app: 'helpdesk', policy: 'support', status: 'active' });
+    expect(key.slice(3, 15)).toBe(record.id);
+
+    const store = await openStore(url);
+    try {
+      expect(await store.verifyKey(made.stdout)).toEqual({ ok: false, reason: 'revoked' });
+      expect((await store.verifyKey(key)).ok).toBe(true);
+      expect(cli(['revoke', record.id], url)).toMatchObject({
+        code: 0,
+        stdout: expect.stringContaining(`revoked key ${record.id}`),
+      });
+      expect(await store.verifyKey(key)).toEqual({ ok: false, reason: 'revoked' });
+    } finally {
+      await store.close();
+    }
+
+    expect(cli(['revoke', '000000000000'], url)).toMatchObject({
+      code: 1,
+      stderr:
+        "switchyard keys: error E-KEY-UNKNOWN no API key with id 000000000000 (see 'switchyard keys list')",
+    });
+    expect(cli(['rotate', id], url)).toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('E-KEY-REVOKED'),
+    });
+    expect(cli(['create'], url)).toMatchObject({ code: 2, stderr: expect.stringContaining('needs --team') });
+    expect(cli(['create', '--team', 't', '--expires', 'soon'], url).code).toBe(2);
+    expect(cli(['revoke'], url).code).toBe(2);
+    expect(cli(['list', '--bogus'], url).code).toBe(2);
+  }, 120_000);
 });
