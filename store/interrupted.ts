@@ -10,6 +10,7 @@
  * row lock (PostgreSQL) or the write lock (SQLite) and then finds the row gone. Locks are taken in
  * the order row → reservations → audit head, the same order as an append (row → head).
  */
+import { formatDollars } from '../plan/money.js';
 import { appendTx } from './audit.js';
 import { releaseTx } from './ledger.js';
 import { all, decodeScope, get, getForUpdate, num, run, type Tx } from './sql.js';
@@ -98,14 +99,6 @@ function likeEscape(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-function dollars(nanos: number): string {
-  const whole = Math.floor(nanos / 1e9);
-  const fraction = String(nanos % 1e9)
-    .padStart(9, '0')
-    .replace(/0+$/, '');
-  return fraction === '' ? String(whole) : `${whole}.${fraction}`;
-}
-
 export type SweepOne = { kind: 'gone' } | { kind: 'finished' } | { kind: 'interrupted'; released: number };
 
 /**
@@ -175,7 +168,7 @@ export function* sweepOneTx(
     attempts: [],
     usage: { inputTokens: 0, outputTokens: 0 },
     costNanos,
-    cost: dollars(costNanos),
+    cost: formatDollars(costNanos),
     guards: [],
     budgets,
     rateLimits: [],

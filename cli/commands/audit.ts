@@ -1,4 +1,4 @@
-import type { AuditQuery, AuditRecord } from '../../store/types.js';
+import { AUDIT_STATUSES, type AuditQuery, type AuditRecord } from '../../store/types.js';
 import { parse } from '../args.js';
 import type { CommandResult } from '../main.js';
 import { asCliError, openForReading, parseTime } from './store-access.js';
@@ -6,8 +6,8 @@ import { asCliError, openForReading, parseTime } from './store-access.js';
 export const auditUsage = `usage: switchyard audit verify [--store URL] [--format text|json]
        switchyard audit tail [-n N] [--store URL] [--format text|json]
        switchyard audit query [--team T] [--app A] [--user U] [--policy P] [--model M]
-                              [--status served|rejected|failed] [--since TIME] [--until TIME]
-                              [--limit N] [--store URL] [--format text|json]
+                              [--status served|rejected|failed|interrupted]
+                              [--since TIME] [--until TIME] [--limit N] [--store URL] [--format text|json]
        switchyard audit prune [--store URL] [--format text|json]
 
 Reads the audit trail: one record per request, each carrying the hash of the previous one.
@@ -30,7 +30,8 @@ function recordCount(n: number): string {
   return `${n} record${n === 1 ? '' : 's'}`;
 }
 
-const STATUSES = ['served', 'rejected', 'failed'] as const;
+// `interrupted`: a direct-mode request whose front door stopped mid-request (docs/store.md).
+const STATUSES = AUDIT_STATUSES;
 
 function caller(r: AuditRecord): string {
   return [r.caller.team, r.caller.app, r.caller.user].map((v) => v ?? '-').join('/');
@@ -93,7 +94,7 @@ export async function audit(argv: string[]): Promise<CommandResult> {
     if (sub === 'query') {
       const status = str('status');
       if (status !== undefined && !(STATUSES as readonly string[]).includes(status)) {
-        return { usage: `--status ${status}: expected served, rejected or failed` };
+        return { usage: `--status ${status}: expected served, rejected, failed or interrupted` };
       }
       query = {
         team: str('team'),
