@@ -1,47 +1,34 @@
 /**
- * The `attempt` activity: one call to one model, on the provider's task queue
- * (docs/architecture.md, decisions 3 and 4).
+ * The `attempt` activity: one call to one model (attempt-call.ts), on the provider's task queue
+ * (docs/architecture.md, decisions 3 and 4) — or in-process, for the front door's direct runner.
  *
- * - The input names the plan (by hash) and the model; the worker's registry supplies the model and
- *   provider definitions, so no plan travels through history.
+ * - The input names the plan (by hash) and the model; the registry supplies the model and provider
+ *   definitions, so no plan travels through history.
  * - The provider is built once per definition (activities/providers/), with its own retries off.
- * - The call is bounded by the attempt's timeout, cancelled with the activity (the activity's
- *   cancellation signal), and heartbeats: on a timer (a dead worker is noticed by the heartbeat
- *   timeout, and cancellation reaches a call that is still waiting for its first token) and as
- *   tokens stream in.
- * - Provider errors are classified once and **returned** as results (`kind: 'error'`), not thrown:
- *   the execution machine decides what they mean. The activity throws only when the attempt cannot
- *   run here (the plan is not loaded on this worker: retryable, another worker may have it) or was
- *   cancelled.
- * - Guards (docs/language.md §6 steps 5–6 and 9): the `before` redaction of the step (`redact`) is
- *   applied to the messages sent to THIS model only (the workflow passes them as written); the
- *   `after` guards of the step (`afterGuards`, looked up in the plan by hash: schema with ajv
- *   against the plan's embedded schema, block patterns) check the answer, and a failure makes it
- *   `invalid` (→ `output.invalid`, which drives `escalate … when output.invalid`). What they did is
- *   returned (`guards`) for the audit record. `block` and `max-input` before guards were applied
- *   by `decide` at decision time.
- * - Messages carry no secrets: provider errors are scrubbed by `classifyError`.
+ * - One concurrency gate per provider in this process: its queued, local and direct attempts
+ *   together.
+ * - As a Temporal activity, the call is cancelled with the activity (its cancellation signal) and
+ *   heartbeats: on a timer (a dead worker is noticed by the heartbeat timeout, and cancellation
+ *   reaches a call that is still waiting for its first token) and as tokens stream in. It throws
+ *   only when the attempt cannot run here (the plan is not loaded on this worker: retryable,
+ *   another worker may have it) or was cancelled.
+ * - In-process (`attemptInProcess`), the caller's signal cancels the call, and what the model
+ *   produced until then is charged (attempt-call.ts).
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   NOT_LOCAL,
   type AttemptActivities,
-  type AttemptGuardAction,
   type AttemptInput,
   type AttemptOutcome,
-  type AttemptOutput,
+  type DeltaRelay,
   type LocalActivities,
 } from '../contract/index.js';
-import { checkAfterGuards, redactMessages } from './guards/index.js';
-import {
-  classifyError,
-  createProvider,
-  ProviderError,
-  type CreateProviderOptions,
-} from './providers/index.js';
-import type { ModelPlan, ProviderPlan } from '../plan/types.js';
-import type { LoadedPlan, PlanLookup } from './plans.js';
+import type { ProviderPlan } from '../plan/types.js';
+import { callModel, type CallContext, type Resolved } from './attempt-call.js';
+import type { CreateProviderOptions } from './providers/index.js';
+import type { PlanLookup } from './plans.js';
 import { Semaphore } from './providers/semaphore.js';
 
 /** Answers longer than this (UTF-8 bytes) are cut to it, and marked `contentTruncated`. */
@@ -50,8 +37,8 @@ export const MAX_CONTENT_BYTES = 200 * 1024;
 export interface AttemptActivityOptions {
   plans: PlanLookup;
   /**
-   * Attempts one provider may run at once in this process — its local and its queued attempts
-   * together (worker/worker.ts: concurrency × endpoints). Absent: no limit here.
+   * Attempts one provider may run at once in this process — its local, queued and in-process
+   * attempts together (worker/worker.ts: concurrency × endpoints). Absent: no limit here.
    */
   concurrency?: (provider: ProviderPlan) => number;
   /** Whether this process serves `queue` in-process (its attempts may run as local activities). */
@@ -60,6 +47,8 @@ export interface AttemptActivityOptions {
   providers?: Omit<CreateProviderOptions, 'baseDir'>;
   /** @default MAX_CONTENT_BYTES */
   maxContentBytes?: number;
+  /** Where streamed attempts write their text (contract/stream.ts); absent: nobody streams here. */
+  relay?: DeltaRelay;
 }
 
 export function createAttemptActivities(options: AttemptActivityOptions) {
@@ -76,155 +65,89 @@ export function createAttemptActivities(options: AttemptActivityOptions) {
     }
     return gate;
   };
-  const resolve = (input: AttemptInput) => {
+  const resolve = (input: AttemptInput): Resolved | { missing: string } => {
     const loaded = options.plans.byHash(input.planHash);
     const model = loaded?.plan.models[input.model];
     const providerPlan = model ? loaded?.plan.providers[model.provider] : undefined;
     if (loaded === undefined || model === undefined || providerPlan === undefined) {
       const what =
         loaded === undefined ? `plan ${input.planHash}` : `model ${input.model} of plan ${input.planHash}`;
-      return { missing: `${what} is not loaded on this worker` } as const;
+      return { missing: `${what} is not loaded on this worker` };
     }
-    return { loaded, model, providerPlan } as const;
+    return { loaded, model, providerPlan };
   };
-
-  const attempt = async (input: AttemptInput): Promise<AttemptOutcome> => {
-    const resolved = resolve(input);
-    if ('missing' in resolved) throw ApplicationFailure.retryable(resolved.missing, 'PlanNotLoaded');
-    const gate = gateOf(resolved.providerPlan);
-    if (gate === undefined) return run(input, resolved.loaded, resolved.model, resolved.providerPlan);
-    // Waiting for a free slot: a queued attempt keeps heartbeating, or Temporal would think it lost.
-    const ctx = Context.current();
-    const waiting = ctx.info.isLocal
-      ? undefined
-      : setInterval(() => ctx.heartbeat({ tokens: 0 }), beatEvery(ctx));
+  const context = (signal: AbortSignal, cancelled: CallContext['cancelled']): CallContext => ({
+    signal,
+    cancelled,
+    maxContentBytes,
+    ...(options.relay !== undefined ? { relay: options.relay } : {}),
+    ...(options.providers !== undefined ? { providers: options.providers } : {}),
+  });
+  /** Runs `call` once the provider's gate lets it; `waiting` is called while it waits. */
+  const gated = async <T>(
+    provider: ProviderPlan,
+    signal: AbortSignal,
+    call: () => Promise<T>,
+    waiting?: () => () => void,
+  ): Promise<T> => {
+    const gate = gateOf(provider);
+    if (gate === undefined) return call();
+    const stopWaiting = waiting?.();
     let release: () => void;
     try {
-      release = await gate.acquire(ctx.cancellationSignal);
+      release = await gate.acquire(signal);
     } finally {
-      clearInterval(waiting);
+      stopWaiting?.();
     }
     try {
-      return await run(input, resolved.loaded, resolved.model, resolved.providerPlan);
+      return await call();
     } finally {
       release();
     }
   };
 
-  const run = async (
-    input: AttemptInput,
-    loaded: LoadedPlan,
-    model: ModelPlan,
-    providerPlan: ProviderPlan,
-  ): Promise<AttemptOutcome> => {
+  /** The Temporal activity: heartbeats, cancelled with the activity. */
+  const attempt = async (input: AttemptInput): Promise<AttemptOutcome> => {
+    const resolved = resolve(input);
+    if ('missing' in resolved) throw ApplicationFailure.retryable(resolved.missing, 'PlanNotLoaded');
     const ctx = Context.current();
-
-    const guards: AttemptGuardAction[] = [];
-    let messages = input.messages;
-    if (input.redact !== undefined && input.redact.length > 0) {
-      const redacted = redactMessages(input.messages, input.redact);
-      messages = redacted.messages;
-      if (Object.keys(redacted.counts).length > 0) {
-        guards.push({
-          attempt: input.attempt,
-          model: input.model,
-          phase: 'before',
-          action: 'redact',
-          counts: redacted.counts,
-        });
-      }
-    }
-
-    let tokens = 0;
-    let lastBeat = 0;
     // A local activity has no heartbeats (its workflow task is kept alive instead).
     const local = ctx.info.isLocal;
+    const interval = beatEvery(ctx);
+    let tokens = 0;
+    let lastBeat = 0;
     const beat = () => {
       lastBeat = performance.now();
       if (!local) ctx.heartbeat({ tokens });
     };
-    const interval = beatEvery(ctx);
-    const timer = setInterval(beat, interval);
-    beat();
-    const started = performance.now();
-    try {
-      const provider = createProvider(providerPlan, { ...options.providers, baseDir: loaded.baseDir });
-      const answer = await provider.chat({
-        model,
-        provider: providerPlan,
-        messages,
-        ...(input.maxTokens !== null ? { maxTokens: input.maxTokens } : {}),
-        ...(input.temperature !== undefined ? { temperature: input.temperature } : {}),
-        timeoutMs: input.timeoutMs,
-        signal: ctx.cancellationSignal,
-        onProgress: (n) => {
-          tokens = n;
-          if (performance.now() - lastBeat >= interval) beat();
-        },
-      });
-      let invalid = false;
-      if (input.afterGuards !== undefined && input.afterGuards.length > 0) {
-        const checked = checkAfterGuards(loaded.plan.guards, input.afterGuards, answer.content);
-        invalid = checked.invalid;
-        for (const finding of checked.findings) {
-          guards.push({
-            attempt: input.attempt,
-            model: input.model,
-            phase: 'after',
-            action: 'check',
-            guard: finding.guard,
-            check: finding.check,
-            ok: finding.ok,
-            ...(finding.detail !== undefined ? { detail: finding.detail.slice(0, 500) } : {}),
+    // Waiting for a free slot: a queued attempt keeps heartbeating, or Temporal would think it lost.
+    const waiting = () => {
+      const timer = local ? undefined : setInterval(() => ctx.heartbeat({ tokens: 0 }), interval);
+      return () => clearInterval(timer);
+    };
+    return gated(
+      resolved.providerPlan,
+      ctx.cancellationSignal,
+      async () => {
+        const timer = setInterval(beat, interval);
+        beat();
+        try {
+          return await callModel(input, resolved, {
+            ...context(ctx.cancellationSignal, 'throw'),
+            progress: (n) => {
+              tokens = n;
+              if (performance.now() - lastBeat >= interval) beat();
+            },
           });
+        } finally {
+          clearInterval(timer);
         }
-      }
-      const output: AttemptOutput = {
-        truncated: answer.finishReason === 'length',
-        empty: answer.content.trim() === '',
-        invalid,
-        tokens: answer.usage.outputTokens,
-        content: answer.content,
-        finishReason: answer.finishReason,
-      };
-      if (Buffer.byteLength(answer.content, 'utf8') > maxContentBytes) {
-        output.content = cutUtf8(answer.content, maxContentBytes);
-        output.contentTruncated = true;
-      }
-      return {
-        kind: 'answered',
-        output,
-        usage: { inputTokens: answer.usage.inputTokens, outputTokens: answer.usage.outputTokens },
-        ms: answer.ms,
-        endpoint: answer.endpoint,
-        ...(guards.length > 0 ? { guards } : {}),
-      };
-    } catch (err) {
-      // Cancellation (the workflow was cancelled, the worker is shutting down) is not a provider
-      // failure: rethrow it as is, Temporal knows what to do.
-      if (ctx.cancellationSignal.aborted) throw err;
-      const classified = err instanceof ProviderError ? err : classifyError(err);
-      const result: AttemptOutcome = {
-        kind: 'error',
-        errorClass: classified.errorClass,
-        message: classified.message,
-        ms:
-          err instanceof ProviderError && err.ms !== undefined
-            ? err.ms
-            : Math.round(performance.now() - started),
-      };
-      if (classified.status !== undefined) result.status = classified.status;
-      if (classified.retryAfterMs !== undefined) result.retryAfterMs = classified.retryAfterMs;
-      const endpoint = err instanceof ProviderError ? err.endpoint : undefined;
-      if (endpoint !== undefined) result.endpoint = endpoint;
-      if (guards.length > 0) result.guards = guards;
-      return result;
-    } finally {
-      clearInterval(timer);
-    }
+      },
+      waiting,
+    );
   };
 
-  return {
+  const activities = {
     attempt,
     /**
      * The same attempt as a local activity of the workflow's worker — only for a queue this
@@ -243,6 +166,21 @@ export function createAttemptActivities(options: AttemptActivityOptions) {
       return attempt(input);
     },
   } satisfies AttemptActivities & Pick<LocalActivities, 'localAttempt'>;
+
+  return {
+    ...activities,
+    /**
+     * The same attempt called in-process (the front door's direct runner): `signal` is the
+     * caller's; when it aborts, the call is cancelled and what was produced is charged.
+     */
+    async attemptInProcess(input: AttemptInput, signal: AbortSignal): Promise<AttemptOutcome> {
+      const resolved = resolve(input);
+      if ('missing' in resolved) throw new Error(resolved.missing);
+      return gated(resolved.providerPlan, signal, () =>
+        callModel(input, resolved, context(signal, 'charge')),
+      );
+    },
+  };
 }
 
 export type AttemptActivityImplementations = ReturnType<typeof createAttemptActivities>;
@@ -250,12 +188,4 @@ export type AttemptActivityImplementations = ReturnType<typeof createAttemptActi
 /** How often an attempt heartbeats: three times per heartbeat timeout, at most every 200 ms. */
 function beatEvery(ctx: Context): number {
   return Math.max(200, Math.floor((ctx.info.heartbeatTimeoutMs ?? 15_000) / 3));
-}
-
-/** The longest prefix of `text` that fits in `maxBytes` UTF-8 bytes, without a broken character. */
-function cutUtf8(text: string, maxBytes: number): string {
-  return Buffer.from(text, 'utf8')
-    .subarray(0, maxBytes)
-    .toString('utf8')
-    .replace(/\uFFFD+$/, '');
 }
