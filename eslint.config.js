@@ -3,30 +3,67 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
-const nodeBuiltins = [
-  'fs',
-  'path',
-  'os',
-  'crypto',
-  'child_process',
-  'net',
-  'http',
-  'https',
-  'url',
-  'util',
-  'stream',
-  'worker_threads',
-  'process',
-  'timers',
-];
-const noNodeBuiltins = {
-  patterns: [
-    {
-      group: nodeBuiltins.flatMap((m) => [m, `node:${m}`, `${m}/*`, `node:${m}/*`]),
-      message: 'Deterministic code (plan/, workflows/) may not use Node built-ins.',
-    },
-  ],
+/**
+ * The rooms and what each may import: the table of docs/architecture.md ("Rooms"), enforced. For
+ * each room, `imports` lists the other rooms (or single files) its relative imports may reach, and
+ * `packages`, when present, the only packages it may import. Rooms not listed here (cli/, test/,
+ * bench/, scripts/) may import anything.
+ */
+const ROOMS = {
+  // plan/ and workflows/ run in Temporal's workflow sandbox: no Node built-ins, no other packages.
+  plan: { imports: [], packages: [] },
+  contract: { imports: ['plan'], packages: ['@temporalio/common'] },
+  dsl: { imports: ['plan'] },
+  workflows: { imports: ['plan', 'contract'], packages: ['@temporalio/workflow'] },
+  activities: { imports: ['plan', 'contract', 'store'] },
+  store: { imports: ['plan/canonical.js', 'plan/windows.js', 'plan/money.js'] },
+  client: { imports: ['plan', 'contract'] },
+  worker: { imports: ['plan', 'dsl', 'contract', 'workflows', 'activities', 'store'] },
+  frontdoor: {
+    imports: ['plan', 'contract', 'activities', 'store', 'client', 'worker/config.js', 'worker/registry.js'],
+  },
+  'language-server': { imports: ['dsl'] },
+  'vscode-extension': { imports: ['language-server/protocol.js'] },
 };
+
+const escape = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/**
+ * `no-restricted-imports` for the files of `room` that sit `depth` folders below the repository
+ * root: a relative import that climbs `depth` levels has left the room, and may only go on into
+ * the rooms it may import.
+ */
+function roomRule(room, { imports, packages }, depth) {
+  const up = `(\\.\\./){${depth}}`;
+  const allowed = [room, ...imports].map((target) =>
+    target.endsWith('.js') ? `${escape(target)}$` : `${escape(target)}(/|$)`,
+  );
+  const patterns = [
+    {
+      regex: `^${up}(?!(${allowed.join('|')}))`,
+      message:
+        `${room}/ may import ${imports.length ? imports.map((t) => (t.endsWith('.js') ? t : `${t}/`)).join(', ') : 'nothing outside itself'} ` +
+        '(docs/architecture.md, "Rooms").',
+    },
+  ];
+  if (packages) {
+    const only = packages.map((name) => `${escape(name)}$`).join('|');
+    patterns.push({
+      regex: only ? `^(?!\\.|${only})` : '^(?!\\.)',
+      message:
+        `${room}/ may import ${only ? `no package but ${packages.join(', ')}` : 'no package'}, ` +
+        'and no Node built-in (docs/architecture.md, "Rooms").',
+    });
+  }
+  return {
+    files: [`${room}/${'*/'.repeat(depth - 1)}*.ts`],
+    rules: { 'no-restricted-imports': ['error', { patterns }] },
+  };
+}
+
+const roomRules = Object.entries(ROOMS).flatMap(([room, spec]) =>
+  [1, 2, 3, 4].map((depth) => roomRule(room, spec, depth)),
+);
 
 export default tseslint.config(
   {
@@ -58,7 +95,6 @@ export default tseslint.config(
   {
     files: ['plan/**/*.ts', 'workflows/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', noNodeBuiltins],
       'no-restricted-globals': [
         'error',
         { name: 'process', message: 'No process in deterministic code.' },
@@ -71,6 +107,7 @@ export default tseslint.config(
       ],
     },
   },
+  ...roomRules,
   {
     files: ['bin/*.js', 'bench/*.js', 'eslint.config.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
