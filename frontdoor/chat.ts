@@ -1,0 +1,185 @@
+/**
+ * `POST /v1/chat/completions` (docs/http.md): the caller from its key, the request from the body
+ * and headers, the decision first (the same plan machine as everywhere: it says which route, and
+ * so which execution mode), then the request runs `durable` (a workflow) or `direct` (in this
+ * process), answering JSON or a stream.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DeltaSink } from '../contract/index.js';
+import { decide } from '../plan/evaluator.js';
+import type { Decision, InferenceRequest, InferenceResult } from '../plan/index.js';
+import type { LoadedPlan } from '../activities/plans.js';
+import { checkPolicyAllowed, type Caller } from './auth.js';
+import { badRequest, HttpError, modelNotFound, resultError } from './errors.js';
+import { bodyHash, DirectMemory, requestIdFor } from './idempotency.js';
+import { capabilitiesOf } from './models.js';
+import { completeRequest, completion, mapChatBody, parseBody } from './openai.js';
+import type { FrontDoorRelay } from './relay.js';
+import { AnswerStream } from './stream.js';
+import type { DurableRunner } from './durable.js';
+
+export type Execution = 'durable' | 'direct';
+
+/** What the front door needs of the direct runner (frontdoor/direct.ts). */
+export interface DirectRunnerLike {
+  run(
+    request: InferenceRequest,
+    options: { signal?: AbortSignal; sink?: (attempt: number, model: string) => DeltaSink | undefined },
+  ): Promise<InferenceResult>;
+}
+
+export interface ChatContext {
+  plans: { current(policy: string): LoadedPlan | undefined; policyNames(): string[] };
+  durable: DurableRunner | undefined;
+  direct: DirectRunnerLike | undefined;
+  relay: FrontDoorRelay;
+  directMemory: DirectMemory;
+  log: (line: string) => void;
+}
+
+/**
+ * The route's execution mode (docs/language.md §7.1); a request no route takes (refused) runs
+ * durable, so its refusal is recorded like any other.
+ */
+export function executionOf(decision: Decision): Execution {
+  return decision.execution ?? 'durable';
+}
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** The Switchyard response headers (docs/http.md "Headers"). */
+export function switchyardHeaders(
+  id: string,
+  execution: Execution,
+  decision: Decision | undefined,
+  result?: InferenceResult,
+): Record<string, string> {
+  const h: Record<string, string> = { 'x-switchyard-request-id': id, 'x-switchyard-execution': execution };
+  const route = result?.route ?? decision?.route;
+  if (route) h['x-switchyard-route'] = route;
+  const plan = result?.plan || decision?.plan;
+  if (plan) h['x-switchyard-plan'] = plan;
+  if (result) {
+    if (result.model) h['x-switchyard-model'] = result.model;
+    h['x-switchyard-cost'] = result.cost;
+    h['x-switchyard-attempts'] = String(result.attempts.length);
+  }
+  return h;
+}
+
+export async function handleChat(
+  ctx: ChatContext,
+  caller: Caller,
+  req: IncomingMessage,
+  res: ServerResponse,
+  bodyText: string,
+): Promise<void> {
+  const mapped = mapChatBody(parseBody(bodyText), req.headers);
+  const policy = mapped.policy ?? caller.key.policy ?? onlyPolicy(ctx);
+  checkPolicyAllowed(caller, policy);
+  const loaded = ctx.plans.current(policy);
+  if (loaded === undefined) {
+    throw modelNotFound(
+      `no policy named "${policy}" (loaded: ${ctx.plans.policyNames().join(', ') || 'none'}); name it as "POLICY/CAPABILITY" in 'model' or in X-Switchyard-Policy`,
+    );
+  }
+  const id = requestIdFor(caller.key.team, header(req, 'idempotency-key'));
+  const request = completeRequest({
+    ...mapped.request,
+    id,
+    policy,
+    team: caller.key.team,
+    ...(caller.key.app !== null ? { app: caller.key.app } : {}),
+  });
+  const decision = decide(loaded.plan, request);
+  let execution = executionOf(decision);
+  if (execution === 'direct' && ctx.direct === undefined) execution = 'durable';
+  if (execution === 'durable' && ctx.durable === undefined) {
+    throw new HttpError(
+      503,
+      'api_error',
+      'durable_unavailable',
+      `route ${decision.route ?? '(none)'} runs durable, and this front door has no Temporal connection`,
+    );
+  }
+  const hash = bodyHash(request);
+  const created = Math.floor(Date.now() / 1000);
+  const capabilities = capabilitiesOf(loaded.plan);
+  const stream = mapped.options.stream
+    ? new AnswerStream(res, {
+        id,
+        created,
+        includeUsage: mapped.options.includeUsage,
+        headers: switchyardHeaders(id, execution, decision),
+      })
+    : undefined;
+
+  // A caller that leaves: a direct request stops its provider call (it is charged for what was
+  // produced); a durable one runs on (docs/http.md "Disconnects").
+  const abort = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) abort.abort();
+  });
+
+  let unregister: (() => void) | undefined;
+  let result: InferenceResult;
+  let replayed = false;
+  try {
+    if (execution === 'direct') {
+      const direct = ctx.direct!;
+      const run = ctx.directMemory.run(id, hash, () =>
+        direct.run(request, {
+          signal: abort.signal,
+          ...(stream ? { sink: (attempt: number, model: string) => stream.open(attempt, model) } : {}),
+        }),
+      );
+      replayed = run.attached;
+      result = await run.result;
+    } else {
+      let durableRequest: InferenceRequest = request;
+      if (stream) {
+        unregister = ctx.relay.register(id, (attempt, model) => stream.open(attempt, model));
+        const relay = ctx.relay.urlFor(id);
+        durableRequest = { ...request, stream: relay ? { relay } : {} } as InferenceRequest;
+      }
+      const run = await ctx.durable!.start(durableRequest, hash);
+      replayed = run.attached;
+      result = await run.result();
+    }
+  } finally {
+    unregister?.();
+  }
+
+  const headers = switchyardHeaders(id, execution, decision, result);
+  if (replayed) headers['x-switchyard-idempotent-replay'] = 'true';
+  if (result.status !== 'served') {
+    const error = resultError(result, capabilities, request.capability);
+    if (stream?.fail(error)) return;
+    error.headers = headers;
+    throw error;
+  }
+  if (stream) {
+    stream.finish(result, headers);
+    return;
+  }
+  const body = JSON.stringify(completion(result, created));
+  res.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+    ...headers,
+  });
+  res.end(body);
+}
+
+function onlyPolicy(ctx: ChatContext): string {
+  const names = ctx.plans.policyNames();
+  if (names.length === 1) return names[0]!;
+  throw badRequest(
+    'missing_policy',
+    `this key has no default policy: name one as "POLICY/CAPABILITY" in 'model' or with X-Switchyard-Policy (loaded: ${names.join(', ')})`,
+    'model',
+  );
+}
