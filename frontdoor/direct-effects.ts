@@ -1,0 +1,118 @@
+/**
+ * How the direct runner (direct.ts) performs what the workflow leaves to Temporal: retries of
+ * store calls, timers the caller's signal cancels, and tracking the request in the store so that a
+ * process dying mid-request still ends in one audit record (docs/language.md §7.1).
+ */
+import { RESERVATION_MARGIN_MS } from '../activities/ledger.js';
+import type { PlanLookup } from '../activities/plans.js';
+import type { ChainEntry, Decided, Decision, InferenceRequest } from '../plan/index.js';
+import type { Store } from '../store/types.js';
+
+/**
+ * `fn`, tried up to `tries` times with a doubling pause (100 ms, 200 ms …, at most 2 s): the store
+ * calls are idempotent (by key or request id), as the workflow's retried local activities are.
+ */
+export async function withRetries<T>(fn: () => Promise<T>, tries = 3): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= tries) throw err;
+      await sleepFor(Math.min(2_000, 100 * 2 ** (attempt - 1)));
+    }
+  }
+}
+
+/** Resolves after `ms`; rejects with the signal's reason as soon as it aborts. */
+export function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * The longest a request may still run: its deadline, else every attempt of every model it may
+ * try (each retry after its longest backoff), plus the margin a reservation lives past its
+ * attempts — so a request still alive is never swept.
+ */
+export function aliveBoundMs(decision: Decision): number {
+  if (decision.deadlineMs !== null) return decision.deadlineMs + RESERVATION_MARGIN_MS;
+  const entries: ChainEntry[] = [...decision.chain, ...Object.values(decision.governance.downgrades)];
+  let total = 0;
+  for (const e of entries) total += (1 + e.retries) * (e.timeoutMs + e.backoffMs * 2 ** e.retries);
+  return total + RESERVATION_MARGIN_MS;
+}
+
+/**
+ * The request's row in the store's in-flight table (`trackRequest`): written before its first
+ * ledger write, moved later only when a wait or a reservation would outlive it; its audit record
+ * removes it.
+ */
+export class RequestTracker {
+  private planHash: string | null = null;
+  private decision: Decision | null = null;
+  private expiresAt = 0;
+  private startedAt: number | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly plans: PlanLookup,
+    private readonly request: InferenceRequest,
+    private readonly now: () => number,
+  ) {}
+
+  decided(decided: Decided): void {
+    this.planHash = decided.planHash;
+    this.decision = decided.decision;
+  }
+
+  /** Before a ledger write; `timeoutMs`: the attempt a reservation is for (it lives 3 × that + margin). */
+  async track(timeoutMs?: number): Promise<void> {
+    if (this.decision === null || this.planHash === null) return;
+    const at = this.now();
+    let until = this.expiresAt === 0 ? at + aliveBoundMs(this.decision) : this.expiresAt;
+    if (timeoutMs !== undefined) until = Math.max(until, at + 3 * timeoutMs + RESERVATION_MARGIN_MS);
+    await this.write(at, until);
+  }
+
+  /** Before a sleep of `ms`: a tracked request that sleeps past its expiry moves it. */
+  async extend(ms: number): Promise<void> {
+    if (this.expiresAt === 0) return;
+    await this.write(this.now(), this.now() + ms + RESERVATION_MARGIN_MS);
+  }
+
+  private async write(at: number, until: number): Promise<void> {
+    if (until <= this.expiresAt || this.decision === null || this.planHash === null) return;
+    const r = this.request;
+    const retainDays = this.plans.byHash(this.planHash)?.plan.audit.retainDays ?? null;
+    const startedAt = (this.startedAt ??= at);
+    await withRetries(() =>
+      this.store.trackRequest({
+        requestId: r.id,
+        policy: r.policy,
+        planHash: this.planHash!,
+        route: this.decision!.route,
+        team: r.team ?? null,
+        app: r.app ?? null,
+        user: r.user ?? null,
+        capability: r.capability ?? null,
+        startedAt,
+        expiresAt: until,
+        retainDays,
+      }),
+    );
+    this.expiresAt = until;
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * The direct runner (docs/language.md §7.1 `execution direct`): a request driven in this process
+ * by the same driver as the request workflow (plan/driver.ts), with the same activity functions —
+ * the decision, the ledger, the attempt with its providers and guards, the audit record — called
+ * directly instead of through Temporal. No rule is implemented here; this file only says how each
+ * effect is performed in-process: real time, `setTimeout` sleeps, the caller's signal.
+ *
+ * - A caller that goes away (its `signal` aborts) cancels the provider call; what the model
+ *   produced until then is charged and the request is audited (`failed`, "the caller went away").
+ * - Streaming (§7.2): `sink` opens the caller's sink for each attempt that may stream; the
+ *   attempt writes the model's text there as it comes.
+ * - A process that dies mid-request leaves budget reserved: every request is tracked in the store
+ *   before its first ledger write (`trackRequest`), the audit record forgets it, and the sweep
+ *   (`sweepInterrupted`, run here every `sweepEveryMs`) releases the reservations of requests
+ *   tracked past their expiry and writes their audit record as `interrupted`.
+ */
+import { createAttemptActivities, type AttemptActivityOptions } from '../activities/attempt.js';
+import { createAuditActivities } from '../activities/audit.js';
+import { createLocalActivities } from '../activities/decide.js';
+import { createLedgerActivities } from '../activities/ledger.js';
+import type { PlanLookup } from '../activities/plans.js';
+import type { DeltaRelay, DeltaSink } from '../contract/index.js';
+import {
+  driveRequest,
+  messageOf,
+  type DriverEffects,
+  type InferenceRequest,
+  type InferenceResult,
+} from '../plan/index.js';
+import type { Store } from '../store/types.js';
+import { withRetries, sleepFor, RequestTracker } from './direct-effects.js';
+
+export interface DirectRunnerOptions {
+  plans: PlanLookup;
+  store: Store;
+  /** Provider options (streaming, endpoint pool, env …), as the worker's. */
+  providers?: AttemptActivityOptions['providers'];
+  /** Attempts one provider may run at once in this process (as the worker's gate). Absent: no limit. */
+  concurrency?: AttemptActivityOptions['concurrency'];
+  /** The clock (epoch ms). @default Date.now */
+  clock?: () => number;
+  /** Where API-key variables are read from to scrub them from the audit. @default process.env */
+  env?: NodeJS.ProcessEnv;
+  /** How often interrupted requests are swept (`0`: never; the caller runs `sweep`). @default 60000 */
+  sweepEveryMs?: number;
+  /** Warnings (a settlement left to expire, a failed sweep). @default stderr */
+  log?: (line: string) => void;
+}
+
+export interface DirectRunOptions {
+  /** The caller's connection: aborting it cancels the provider call (what was produced is charged). */
+  signal?: AbortSignal;
+  /** Opens the caller's sink for one attempt of a streamed request; `undefined`: nobody listens. */
+  sink?: (attempt: number, model: string) => DeltaSink | undefined;
+}
+
+export interface DirectRunner {
+  run(request: InferenceRequest, options?: DirectRunOptions): Promise<InferenceResult>;
+  /** Releases and audits requests of dead processes now (see the module's notes). */
+  sweep(): Promise<void>;
+  /** Stops the sweep timer (the store and providers are the caller's). */
+  close(): void;
+}
+
+/** What the caller went away is recorded as. */
+export const CALLER_GONE = 'cancelled: the caller went away';
+
+export function createDirectRunner(options: DirectRunnerOptions): DirectRunner {
+  const now = options.clock ?? (() => Date.now());
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  // Sinks of the streamed requests running now, by request id (the in-process relay).
+  const sinks = new Map<string, NonNullable<DirectRunOptions['sink']>>();
+  const relay: DeltaRelay = {
+    open: (target, attempt, model) => sinks.get(target.requestId)?.(attempt, model),
+  };
+  const decide = createLocalActivities(options.plans);
+  const ledger = createLedgerActivities(options.store, { now });
+  const audit = createAuditActivities(options.store, {
+    now,
+    plans: options.plans,
+    ...(options.env !== undefined ? { env: options.env } : {}),
+  });
+  const attempts = createAttemptActivities({
+    plans: options.plans,
+    relay,
+    ...(options.providers !== undefined ? { providers: options.providers } : {}),
+    ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+  });
+
+  const sweep = async () => {
+    try {
+      const swept = await options.store.sweepInterrupted(now());
+      if (swept.interrupted.length > 0) {
+        log(
+          `switchyard direct: recorded ${swept.interrupted.length} interrupted request(s): ${swept.interrupted.join(', ')}`,
+        );
+      }
+    } catch (err) {
+      log(`switchyard direct: cannot sweep interrupted requests: ${messageOf(err)}`);
+    }
+  };
+  const sweepEveryMs = options.sweepEveryMs ?? 60_000;
+  const timer = sweepEveryMs > 0 ? setInterval(() => void sweep(), sweepEveryMs) : undefined;
+  timer?.unref();
+
+  return {
+    async run(request, runOptions = {}) {
+      const { signal, sink } = runOptions;
+      if (sink !== undefined) {
+        if (sinks.has(request.id)) throw new Error(`request ${request.id} is already running here`);
+        sinks.set(request.id, sink);
+        if (request.stream === undefined) request = { ...request, stream: {} };
+      }
+      const tracker = new RequestTracker(options.store, options.plans, request, now);
+      const gone = () => (signal?.aborted === true ? CALLER_GONE : undefined);
+      const effects: DriverEffects = {
+        decide: (r) => decide.decideRequest(r),
+        snapshot: (input) => withRetries(() => ledger.snapshot(input)),
+        admitRateLimits: async (input) => {
+          await tracker.track();
+          return withRetries(() => ledger.admitRateLimits(input));
+        },
+        reserve: async (input) => {
+          await tracker.track(input.timeoutMs);
+          return withRetries(() => ledger.reserve(input));
+        },
+        settle: (input) => withRetries(() => ledger.settle(input)),
+        attempt: (input) => attempts.attemptInProcess(input, signal ?? new AbortController().signal),
+        lostAttempt: (err, _step, ms) => ({
+          kind: 'error',
+          errorClass: 'retryable',
+          message: `attempt failed: ${messageOf(err)}`,
+          ms,
+        }),
+        // The audit record is owed for every request: retried longer than the ledger calls.
+        appendAudit: (input) => withRetries(() => audit.appendAudit(input), 8),
+        sleep: async (ms) => {
+          await tracker.extend(ms);
+          await sleepFor(ms, signal);
+        },
+        now,
+        isCancellation: () => signal?.aborted === true,
+        stopped: gone,
+        warn: (message, fields) =>
+          log(`switchyard direct: ${request.id}: ${message} ${JSON.stringify(fields)}`),
+        decided: (decided) => tracker.decided(decided),
+      };
+      try {
+        return await driveRequest(request, effects);
+      } finally {
+        if (sink !== undefined) sinks.delete(request.id);
+      }
+    },
+    sweep,
+    close() {
+      clearInterval(timer);
+    },
+  };
+}
