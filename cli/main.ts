@@ -62,6 +62,10 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }
     load: async () => (await import('./commands/worker.js')).worker,
     summary: 'a worker for a Temporal cluster: runs requests and provider calls',
   },
+  serve: {
+    load: async () => (await import('./commands/serve.js')).serve,
+    summary: 'the OpenAI-compatible HTTP front door',
+  },
   run: {
     load: async () => (await import('./commands/run.js')).run,
     summary: 'send one request through Temporal and print its result',

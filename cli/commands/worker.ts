@@ -1,6 +1,12 @@
 import type { NativeConnection } from '@temporalio/worker';
 import { PlanRegistry, PolicyErrors } from '../../worker/registry.js';
-import { installRuntime, QueueError, startWorkers, type WorkersHandle } from '../../worker/worker.js';
+import {
+  installRuntime,
+  QueueError,
+  startWorkers,
+  type StartWorkersOptions,
+  type WorkersHandle,
+} from '../../worker/worker.js';
 import type { SwitchyardConfig } from '../../worker/config.js';
 import { CliError, parse } from '../args.js';
 import type { CommandResult } from '../main.js';
@@ -106,9 +112,12 @@ export async function launch(
   registry: PlanRegistry,
   config: SwitchyardConfig,
   watch: boolean,
+  /** More worker options (the front door's relay when it shares the process). */
+  extra: Partial<StartWorkersOptions> = {},
 ): Promise<WorkersHandle> {
   try {
     return await startWorkers({
+      ...extra,
       connection,
       registry,
       namespace: config.namespace,
