@@ -17,7 +17,7 @@ import pg from 'pg';
 import { StoreError, maskUrl, urlPassword } from './errors.js';
 import { CREATE_MIGRATIONS_TABLE, checksum, pending, type AppliedMigration } from './migrations/index.js';
 import { SqlStore } from './sql-store.js';
-import type { Driver, Op, Tx } from './sql.js';
+import type { Driver, Op, Tx, TxMode } from './sql.js';
 import type { Store, StoreOptions } from './types.js';
 
 const INT8 = 20;
@@ -59,7 +59,7 @@ class PostgresDriver implements Driver {
     private readonly connectError: (error: unknown) => Error,
   ) {}
 
-  async transaction<T>(body: () => Tx<T>, mode: 'read' | 'write'): Promise<T> {
+  async transaction<T>(body: () => Tx<T>, mode: TxMode): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       let client: pg.PoolClient;
       try {
@@ -71,15 +71,19 @@ class PostgresDriver implements Driver {
       // Whether a failure came from the connection (true) or from the transaction's own logic.
       let fromDatabase = true;
       try {
-        await client.query(mode === 'write' ? 'BEGIN' : 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        const single = mode === 'single';
+        if (!single)
+          await client.query(mode === 'write' ? 'BEGIN' : 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
         const tx = body();
         let input: unknown = undefined;
-        for (;;) {
+        for (let statements = 0; ; statements++) {
           fromDatabase = false;
           const step = tx.next(input);
+          if (single && !step.done && statements > 0)
+            throw new Error('store: a single-statement read ran a second statement');
           fromDatabase = true;
           if (step.done) {
-            await client.query('COMMIT');
+            if (!single) await client.query('COMMIT');
             return step.value;
           }
           input = await this.exec(client, step.value);
@@ -89,7 +93,7 @@ class PostgresDriver implements Driver {
         if (fromDatabase && state === null) {
           // The connection itself failed: drop it (the server rolls back).
           broken = error instanceof Error ? error : new Error(String(error));
-        } else {
+        } else if (mode !== 'single') {
           await client.query('ROLLBACK').catch(() => undefined);
         }
         if (state !== null && RETRYABLE.has(state) && attempt < MAX_ATTEMPTS) {

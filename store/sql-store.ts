@@ -220,11 +220,11 @@ export class SqlStore implements Store {
   }
 
   async verifyKey(key: string, now: number = Date.now()): Promise<KeyVerification> {
-    return this.driver.transaction(() => verifyKeyTx(key, now), 'read');
+    return this.driver.transaction(() => verifyKeyTx(key, now), 'single');
   }
 
   async keysVersion(): Promise<number> {
-    return this.driver.transaction(() => keysVersionTx(), 'read');
+    return this.driver.transaction(() => keysVersionTx(), 'single');
   }
 
   async putBlob(bytes: Uint8Array, now: number = Date.now()): Promise<string> {
@@ -236,7 +236,7 @@ export class SqlStore implements Store {
 
   async getBlob(hash: string): Promise<Uint8Array | undefined> {
     const key = checkBlobHash(hash);
-    return this.driver.transaction(() => getBlobTx(key), 'read');
+    return this.driver.transaction(() => getBlobTx(key), 'single');
   }
 
   async pruneBlobs(before: number): Promise<number> {

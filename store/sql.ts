@@ -63,10 +63,16 @@ function uniqueSorted(keys: [string, string][]): [string, string][] {
   return [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, key]) => key);
 }
 
-/** How a backend runs a transaction: `write` serialises with other writers; `read` sees one snapshot. */
+/**
+ * How a backend runs a transaction: `write` serialises with other writers; `read` sees one
+ * snapshot; `single`: a read of ONE statement, which needs no transaction around it (PostgreSQL
+ * then takes one round trip instead of three — for the front door's per-request key checks).
+ */
+export type TxMode = 'read' | 'write' | 'single';
+
 export interface Driver {
   readonly kind: 'sqlite' | 'postgres';
-  transaction<T>(body: () => Tx<T>, mode: 'read' | 'write'): Promise<T>;
+  transaction<T>(body: () => Tx<T>, mode: TxMode): Promise<T>;
   close(): Promise<void>;
 }
 

@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 import { StoreError } from './errors.js';
 import { CREATE_MIGRATIONS_TABLE, checksum, pending, type AppliedMigration } from './migrations/index.js';
 import { SqlStore } from './sql-store.js';
-import type { Driver, Op, Param, Tx } from './sql.js';
+import type { Driver, Op, Param, Tx, TxMode } from './sql.js';
 import type { Store, StoreOptions } from './types.js';
 
 type Statement = Database.Statement<Param[], unknown>;
@@ -32,7 +32,7 @@ class SqliteDriver implements Driver {
     this.write = db.transaction((body: () => Tx<unknown>) => this.drive(body()));
   }
 
-  transaction<T>(body: () => Tx<T>, mode: 'read' | 'write'): Promise<T> {
+  transaction<T>(body: () => Tx<T>, mode: TxMode): Promise<T> {
     try {
       const result = mode === 'write' ? this.write.immediate(body) : this.write.deferred(body);
       return Promise.resolve(result as T);
