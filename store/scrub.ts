@@ -8,8 +8,9 @@
  *   it appears inside a string;
  * - the string value of any property named like a credential (`apiKey`, `authorization`,
  *   `password`, `secret`, `accessToken` …);
- * - text shaped like a credential: `Bearer …`, `sk-…` API keys, AWS access key ids, GitHub and
- *   Slack tokens, PEM private keys, and the password of a `scheme://user:password@host` URL.
+ * - text shaped like a credential: `Bearer …`, `sk-…` API keys, Switchyard keys (`sy-<id>-…`: the
+ *   id is kept), AWS access key ids, GitHub and Slack tokens, PEM private keys, and the password of
+ *   a `scheme://user:password@host` URL.
  */
 
 export const SECRET_MARK = '[SECRET]';
@@ -27,6 +28,8 @@ const SECRET_PATTERNS: [RegExp, string][] = [
   [/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)/g, SECRET_MARK],
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}/g, `$1 ${SECRET_MARK}`],
   [/\bsk-(?:[A-Za-z0-9]+-)*[A-Za-z0-9_-]{16,}/g, SECRET_MARK],
+  // Switchyard's own API keys (keys.ts): the id is public and says which key leaked.
+  [/\b(sy-[0-9a-f]{12}-)[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])/g, `$1${SECRET_MARK}`],
   [/\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/g, SECRET_MARK],
   [/\bgh[pousr]_[A-Za-z0-9]{30,}\b/g, SECRET_MARK],
   [/\bxox[abprs]-[A-Za-z0-9-]{10,}/g, SECRET_MARK],

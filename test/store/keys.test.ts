@@ -170,6 +170,35 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s store: API keys', (
     }
   });
 
+  it('a key that reaches an audit record (pasted into a prompt, say) is scrubbed to its id', async () => {
+    const { store } = await open();
+    const { key, record } = await store.createKey({ team: 'support' }, NOW);
+    const { record: audited } = await store.appendAudit({
+      id: 'leak-1',
+      caller: { team: 'support', app: null, user: null },
+      capability: 'chat',
+      classification: null,
+      mode: null,
+      policy: 'support',
+      plan: 'sha256:plan',
+      route: null,
+      model: null,
+      provider: null,
+      status: 'rejected',
+      reason: `refused: my key is ${key}.`,
+      attempts: [],
+      usage: { inputTokens: 0, outputTokens: 0 },
+      costNanos: 0,
+      cost: '0',
+      guards: [],
+      budgets: [],
+      rateLimits: [],
+      prompts: { mode: 'full', messages: [{ role: 'user', content: `use ${key}` }], answer: null },
+    });
+    expect(audited.reason).toBe(`refused: my key is sy-${record.id}-[SECRET].`);
+    expect(JSON.stringify(audited)).not.toContain(key.slice(16));
+  });
+
   it('bad input to createKey is refused before anything is written', async () => {
     const { store } = await open();
     await expect(store.createKey({ team: '' })).rejects.toThrow(/team/);
