@@ -20,7 +20,12 @@ import {
 import { createGovernanceActivities } from '../activities/governance.js';
 import { closeProviders } from '../activities/providers/index.js';
 import type { Store } from '../store/types.js';
-import type { AttemptActivities, GovernanceActivities, LocalActivities } from '../contract/index.js';
+import type {
+  AttemptActivities,
+  DeltaRelay,
+  GovernanceActivities,
+  LocalActivities,
+} from '../contract/index.js';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from './config.js';
 import { startPruner, watchPolicies, type Pruner } from './maintenance.js';
 import { checkQueues, providerConcurrency, providerQueues, warmEmbedded } from './queues.js';
@@ -51,6 +56,12 @@ export interface StartWorkersOptions {
   workflowBundle?: WorkflowBundle;
   /** Provider options (streaming, endpoint pool …). */
   providers?: AttemptActivityOptions['providers'];
+  /**
+   * Where streamed attempts write their text (contract/stream.ts): the front door's relay when it
+   * shares this process, or one that reaches front doors across processes. Absent: attempts of
+   * streamed requests run without streaming.
+   */
+  relay?: DeltaRelay;
   /** How long in-flight attempts may finish on shutdown before they are cancelled. @default 5000 */
   shutdownGraceMs?: number;
   /** Extra Temporal worker options for the workflow worker (tuning). */
@@ -153,6 +164,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     concurrency: providerConcurrency,
     servesLocally: (queue) => localAttempts && served.has(queue),
     ...(options.providers ? { providers: options.providers } : {}),
+    ...(options.relay ? { relay: options.relay } : {}),
   });
 
   const running: { worker: Worker; info: QueueWorker; run: Promise<void> }[] = [];
