@@ -27,17 +27,22 @@ const POLICY_LOCAL = new Set(['Route', 'Budget']);
  * - providers, models and policies are global, but a file sees only itself and its transitive
  *   imports (one cached map scope per file and type);
  * - routes and budgets resolve in their policy, and inside a `test` in the `for` policy (one
- *   cached map scope per policy).
+ *   cached map scope per policy and type).
+ *
+ * Both caches are cleared by every document update (a `WorkspaceCache`), not keyed by AST object
+ * alone: incremental re-parsing (dsl/build/incremental.ts) keeps a policy's AST object while
+ * replacing its routes, so a cache keyed by the policy object would hand out the old routes.
  */
 export class SwitchyardScopeProvider extends DefaultScopeProvider {
   private readonly documents: LangiumDocuments;
   private readonly visibleCache: WorkspaceCache<string, Scope>;
-  private readonly localCache = new WeakMap<Policy, Map<string, Scope>>();
+  private readonly localCache: WorkspaceCache<Policy, Map<string, Scope>>;
 
   constructor(services: LangiumCoreServices) {
     super(services);
     this.documents = services.shared.workspace.LangiumDocuments;
     this.visibleCache = new WorkspaceCache(services.shared);
+    this.localCache = new WorkspaceCache(services.shared);
   }
 
   override getScope(context: ReferenceInfo): Scope {
@@ -55,11 +60,7 @@ export class SwitchyardScopeProvider extends DefaultScopeProvider {
   }
 
   private policyScope(policy: Policy, type: string): Scope {
-    let byType = this.localCache.get(policy);
-    if (!byType) {
-      byType = new Map();
-      this.localCache.set(policy, byType);
-    }
+    const byType = this.localCache.get(policy, () => new Map());
     let scope = byType.get(type);
     if (!scope) {
       const descriptions: AstNodeDescription[] = [];

@@ -12,15 +12,11 @@
  */
 import {
   type AstNode,
-  type AstNodeDescription,
   type CstNode,
   DefaultIndexManager,
   DefaultLinker,
   DefaultReferenceDescriptionProvider,
-  DefaultScopeComputation,
   type LangiumDocument,
-  type LocalSymbols,
-  MultiMap,
   type ReferenceDescription,
   type Stream,
   type URI,
@@ -101,12 +97,6 @@ export class FastReferenceDescriptionProvider extends DefaultReferenceDescriptio
       });
     }
     return out;
-  }
-}
-
-export class NoLocalSymbolsScopeComputation extends DefaultScopeComputation {
-  override async collectLocalSymbols(): Promise<LocalSymbols> {
-    return new MultiMap<AstNode, AstNodeDescription>();
   }
 }
 

@@ -24,10 +24,8 @@ import {
   FastLinker,
   FastReferenceDescriptionProvider,
   LazyReferenceIndexManager,
-  NoLocalSymbolsScopeComputation,
 } from '../build/fast-build.js';
 import { IncrementalDocumentFactory } from '../build/incremental.js';
-import { LspScopeProvider } from './scope-provider.js';
 import { SwitchyardFormatter } from './formatter.js';
 import { SwitchyardHoverProvider } from './hover.js';
 import { SwitchyardNodeKindProvider } from './node-kinds.js';
@@ -38,11 +36,10 @@ export type SwitchyardLspServices = LangiumServices & SwitchyardAddedServices;
 
 /** The editor features of the policy language. */
 export const SwitchyardLspModule: Module<SwitchyardLspServices, PartialLangiumServices> = {
-  // The same results as Langium's defaults, faster on large files (see fast-build.ts).
+  // The same results as Langium's defaults, faster on large files (see dsl/build/fast-build.ts).
+  // Scoping is the language's own (dsl/scope-provider.ts, from SwitchyardModule), as in the CLI.
   references: {
-    ScopeProvider: (services) => new LspScopeProvider(services),
     Linker: (services) => new FastLinker(services),
-    ScopeComputation: (services) => new NoLocalSymbolsScopeComputation(services),
   },
   workspace: {
     ReferenceDescriptionProvider: (services) => new FastReferenceDescriptionProvider(services),
