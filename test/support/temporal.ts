@@ -17,7 +17,13 @@ import {
 } from '@temporalio/worker';
 import { inject } from 'vitest';
 import { SwitchyardClient } from '../../client/index.js';
-import { installRuntime, startWorkers, workflowsPath, type WorkersHandle } from '../../worker/worker.js';
+import {
+  installRuntime,
+  startWorkers,
+  workflowsPath,
+  type StartWorkersOptions,
+  type WorkersHandle,
+} from '../../worker/worker.js';
 import { PlanRegistry } from '../../worker/registry.js';
 import type { InferenceRequest } from '../../plan/types.js';
 import { openStore } from '../../store/index.js';
@@ -94,6 +100,8 @@ export async function startStack(options: {
   pruneEveryMs?: number;
   /** Wraps the opened store before the workers get it (to make it fail, say). */
   wrapStore?: (store: Store) => Store;
+  /** Where streamed attempts write their text (the front door's relay). */
+  relay?: StartWorkersOptions['relay'];
 }): Promise<Stack> {
   installRuntime('ERROR');
   const address = temporalAddress();
@@ -114,6 +122,7 @@ export async function startStack(options: {
     ...(options.governance ? { governance: options.governance } : {}),
     ...(options.attempts ? { attempts: options.attempts } : {}),
     ...(options.pruneEveryMs !== undefined ? { pruneEveryMs: options.pruneEveryMs } : {}),
+    ...(options.relay ? { relay: options.relay } : {}),
   });
   const client = await SwitchyardClient.connect({ address, taskQueue: options.taskQueue });
   return {
@@ -181,7 +190,8 @@ const TSX_LOADER = pathToFileURL(path.join(PROJECT_ROOT, 'node_modules/tsx/dist/
 /** The CLI from source, as a child process (`node --import tsx`). */
 export function spawnCli(
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  /** `detached`: the CLI leads its own process group (kill it whole with `process.kill(-pid, …)`). */
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; detached?: boolean } = {},
 ): CliProcess {
   const child = spawn(
     process.execPath,
@@ -195,6 +205,7 @@ export function spawnCli(
         ...options.env,
       },
       stdio: ['pipe', 'pipe', 'pipe'],
+      detached: options.detached ?? false,
     },
   );
   const out = { stdout: '', stderr: '' };
