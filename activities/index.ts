@@ -1,7 +1,8 @@
 /**
- * Every side effect of a request: the decision (a local activity that reads the worker's plan
- * registry), provider calls (the `attempt` activity, on each provider's task queue) and, later, the
- * ledger and the audit log (the governance seam in decide.ts).
+ * Every side effect of a request, implementing the activities of contract/activities.ts: the
+ * decision (decide.ts, a local activity that reads the plan registry), provider calls (attempt.ts,
+ * on each provider's task queue, or in-process for the direct runner), the ledger (ledger.ts) and
+ * the audit log (audit.ts; both together in governance.ts).
  */
 export {
   createAttemptActivities,
@@ -10,5 +11,6 @@ export {
   type AttemptActivityOptions,
 } from './attempt.js';
 export { createLocalActivities, type LocalActivityImplementations } from './decide.js';
+export { createGovernanceActivities, type GovernanceOptions } from './governance.js';
 export type { LoadedPlan, PlanLookup } from './plans.js';
 export { closeProviders, createProvider, EmbeddedProvider } from './providers/index.js';
