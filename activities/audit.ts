@@ -1,5 +1,5 @@
 /**
- * The audit activity (docs/language.md §3.2 step 9, docs/architecture.md decision 6): every
+ * The audit activity (docs/language.md §6 step 11, docs/architecture.md decision 6): every
  * request ends with one record, built here from the request and its result, prompts kept as the
  * policy's `audit prompts` says, provider API keys scrubbed, with the policy's `audit retain` (the
  * store deletes the record once it and every older one are past their retention).

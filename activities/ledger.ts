@@ -1,5 +1,5 @@
 /**
- * The ledger activities (docs/language.md §3.2 step 5, docs/architecture.md decision 5): the
+ * The ledger activities (docs/language.md §6 step 7, docs/architecture.md decision 5): the
  * request driver (plan/driver.ts, in the workflow or the direct runner) calls them with the
  * execution machine's ledger intents — each one atomic and idempotent in the store, so Temporal
  * or the direct runner may retry any of them.

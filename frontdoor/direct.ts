@@ -1,9 +1,9 @@
 /**
- * The direct runner (docs/language.md §7.1 `execution direct`): a request driven in this process
- * by the same driver as the request workflow (plan/driver.ts), with the same activity functions —
- * the decision, the ledger, the attempt with its providers and guards, the audit record — called
- * directly instead of through Temporal. No rule is implemented here; this file only says how each
- * effect is performed in-process: real time, `setTimeout` sleeps, the caller's signal.
+ * The direct runner (docs/language.md "Execution modes", `execution direct`): a request driven in
+ * this process by the same driver as the request workflow (plan/driver.ts), with the same activity
+ * functions — the decision, the ledger, the attempt with its providers and guards, the audit record
+ * — called directly instead of through Temporal. No rule is implemented here; this file only says
+ * how each effect is performed in-process: real time, `setTimeout` sleeps, the caller's signal.
  *
  * - A caller that goes away (its `signal` aborts) cancels the provider call; what the model
  *   produced until then is charged and the request is audited (`failed`, "the caller went away").

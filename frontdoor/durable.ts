@@ -1,8 +1,8 @@
 /**
- * `execution durable` (docs/language.md §7.1): the request is one Temporal workflow, started
- * through the typed contract and waited for. The caller's connection does not own it: a caller
- * that disconnects (or a front door that dies) leaves it running, charged and audited, and a retry
- * with the same `Idempotency-Key` attaches to it (docs/http.md "Idempotency").
+ * `execution durable` (docs/language.md "Execution modes"): the request is one Temporal workflow,
+ * started through the typed contract and waited for. The caller's connection does not own it: a
+ * caller that disconnects (or a front door that dies) leaves it running, charged and audited, and a
+ * retry with the same `Idempotency-Key` attaches to it (docs/http.md "Idempotency").
  */
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { WORKFLOW_TYPE, type RequestWorkflow } from '../contract/workflow.js';

@@ -125,7 +125,7 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
 
 /**
  * Maps a chat-completions body and the request's headers onto the request fields of
- * docs/language.md §3.1. Headers win over `metadata` (they are set by infrastructure between the
+ * docs/language.md §5.1. Headers win over `metadata` (they are set by infrastructure between the
  * caller and Switchyard, say a sidecar that knows the data's classification).
  */
 export function mapChatBody(body: Json, headers: IncomingHttpHeaders): MappedBody {

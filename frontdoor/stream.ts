@@ -3,11 +3,11 @@
  * events, written straight to the response (no framework in between: the Python SDK sends
  * `Accept: application/json` even when streaming, which SSE plugins refuse).
  *
- * Text reaches the caller as the attempt's sink receives it (docs/language.md §7.2). The response
- * starts (status 200, headers, the role chunk) at the first text, or when the result is known — so
- * a request refused before any text still gets its HTTP error status. Once text of one attempt was
- * sent, other attempts' text is dropped (no fallback is spliced into a started stream), and if
- * that attempt does not end up serving the request, the stream ends with an error event. A
+ * Text reaches the caller as the attempt's sink receives it (docs/language.md "Streaming"). The
+ * response starts (status 200, headers, the role chunk) at the first text, or when the result is
+ * known — so a request refused before any text still gets its HTTP error status. Once text of one
+ * attempt was sent, other attempts' text is dropped (no fallback is spliced into a started stream),
+ * and if that attempt does not end up serving the request, the stream ends with an error event. A
  * buffered attempt (an `after` guard or an `escalate … when output.*`) sends nothing while it runs;
  * its text is released from the result when it passed.
  */

@@ -1,10 +1,10 @@
 /**
  * The request driver: one inference request from its decision to its audit record
- * (docs/language.md §3.2 steps 2–9, §7). It drives the execution machine (`start`/`next`) and
- * performs each step through {@link DriverEffects}. The Temporal workflow (workflows/request.ts)
- * gives it activities and workflow timers; the front door's direct runner gives it the same
- * activity functions called in-process and real timers. Every rule of how a request runs is here
- * or in the machine, once.
+ * (docs/language.md §6 steps 2–11, "Execution modes"). It drives the execution machine
+ * (`start`/`next`) and performs each step through {@link DriverEffects}. The Temporal workflow
+ * (workflows/request.ts) gives it activities and workflow timers; the front door's direct runner
+ * gives it the same activity functions called in-process and real timers. Every rule of how a
+ * request runs is here or in the machine, once.
  *
  * 1. `decide`: the current plan for the request's policy and its decision. No decision: the
  *    request is `rejected` (or `failed` if deciding itself failed), audited, done.
@@ -250,7 +250,7 @@ async function execute(run: Run, status: RequestStatus): Promise<InferenceResult
 /**
  * Whether this attempt ends the request whatever the machine would do next: its caller went away
  * (what it produced is charged, then the request ends), or it failed after some of its text
- * reached the caller (docs/language.md §7.2: no fallback into a started stream).
+ * reached the caller (docs/language.md "Streaming": no fallback into a started stream).
  */
 function endingAfter(
   outcome: AttemptOutcome,
@@ -372,7 +372,7 @@ async function performAttempt(step: AttemptStep, run: Run): Promise<AttemptOutco
 /**
  * Where the attempt's text goes while the model produces it: to the caller, when the caller
  * streams and the attempt's answer need not be checked first (an `after` guard or an `escalate …
- * when output.*` rule buffers it: `bufferedBy`, docs/language.md §7.2).
+ * when output.*` rule buffers it: `bufferedBy`, docs/language.md "Streaming").
  */
 function streamTarget(request: InferenceRequest, step: AttemptStep): StreamTarget | undefined {
   if (request.stream === undefined) return undefined;

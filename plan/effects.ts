@@ -88,9 +88,9 @@ export interface AttemptInput {
   /** The step's `afterGuards`: the plan's `after` guards (by name) that check this model's answer. */
   afterGuards?: string[];
   /**
-   * The caller streams this attempt's text (docs/language.md §7.2): the activity opens a sink
-   * through its relay and writes the model's text as it comes. Absent when nobody streams, or when
-   * the answer must be checked before it is released (the step is buffered).
+   * The caller streams this attempt's text (docs/language.md "Streaming"): the activity opens a
+   * sink through its relay and writes the model's text as it comes. Absent when nobody streams, or
+   * when the answer must be checked before it is released (the step is buffered).
    */
   stream?: StreamTarget;
 }
@@ -106,15 +106,15 @@ export interface AttemptOutput extends AnswerOutput {
 /**
  * What an attempt reports: the machine's {@link AttemptResult}. Provider errors are results, not
  * failures: the activity classifies them once and returns them, so that retries, fallbacks and
- * escalations follow the plan (docs/language.md §3.2) in the shared machine. The activity fails
+ * escalations follow the plan (docs/language.md §6) in the shared machine. The activity fails
  * only when something is wrong with the attempt itself (the worker died, the plan is not loaded).
  */
 export type AttemptOutcome = AttemptResult & {
   /** What guards did (redactions, `after` checks), for the audit record. */
   guards?: AttemptGuardAction[];
   /**
-   * Some of this attempt's text reached the caller (docs/language.md §7.2): should the attempt
-   * fail, no fallback may follow it into the started stream.
+   * Some of this attempt's text reached the caller (docs/language.md "Streaming"): should the
+   * attempt fail, no fallback may follow it into the started stream.
    */
   streamed?: boolean;
   /**
@@ -125,7 +125,7 @@ export type AttemptOutcome = AttemptResult & {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Governance: the ledger and the audit log (docs/language.md §3.2 step 5)
+// Governance: the ledger and the audit log (docs/language.md §6 step 7)
 
 /** Budgets and rate limits of a decision, for the ledger (names are the plan's; the store qualifies them). */
 export interface SnapshotInput {

@@ -2,7 +2,8 @@
  * Results the request driver (driver.ts) makes itself, when it stops driving the machine before
  * the machine's own `done`: a request that got no decision, one abandoned because the ledger
  * could not be asked or too many waits, one whose streamed attempt failed, one whose caller went
- * away. Defined once, for the workflow and the direct runner alike (docs/language.md §3.2, §7).
+ * away. Defined once, for the workflow and the direct runner alike (docs/language.md §6, "Execution
+ * modes").
  */
 import type { ExecState } from './exec-state.js';
 import { formatDollars } from './money.js';

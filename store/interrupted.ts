@@ -1,7 +1,7 @@
 /**
  * Direct-mode requests in flight, and the sweep that ends those whose front door stopped
- * (docs/language.md §7.1, docs/store.md "Interrupted requests"): every request that reserved budget
- * ends in exactly one audit record, and nothing is charged twice.
+ * (docs/language.md "Execution modes", docs/store.md "Interrupted requests"): every request that
+ * reserved budget ends in exactly one audit record, and nothing is charged twice.
  *
  * `trackRequest` writes a row when the request starts; its audit record deletes the row in the
  * same transaction (audit.ts `appendTx`). A row past its `expires_ms` belongs to a front door that

@@ -1,5 +1,5 @@
 /**
- * The request workflow: one inference request, executed durably (docs/language.md §3.2;
+ * The request workflow: one inference request, executed durably (docs/language.md §6;
  * docs/architecture.md decisions 1–4).
  *
  * The request is driven by the shared driver (plan/driver.ts: decide, then the execution
