@@ -38,8 +38,8 @@ export interface ChatContext {
 }
 
 /**
- * The route's execution mode (docs/language.md §7.1); a request no route takes (refused) runs
- * durable, so its refusal is recorded like any other.
+ * The route's execution mode (docs/language.md "Execution modes"); a request no route takes
+ * (refused) runs durable, so its refusal is recorded like any other.
  */
 export function executionOf(decision: Decision): Execution {
   return decision.execution ?? 'durable';
@@ -131,7 +131,7 @@ export async function handleChat(
     if (execution === 'direct') {
       const direct = ctx.direct!;
       const run = ctx.directMemory.run(id, hash, () =>
-        direct.run(request, {
+        direct.run(stream ? ({ ...request, stream: {} } as InferenceRequest) : request, {
           signal: abort.signal,
           ...(stream ? { sink: (attempt: number, model: string) => stream.open(attempt, model) } : {}),
         }),

@@ -12,7 +12,6 @@ import type { CommandResult } from '../main.js';
 import { configFrom, connectWorker, untilSignal } from '../temporal.js';
 import { launch, loadRegistry, readyLine } from './worker.js';
 import { FrontDoorRelay } from '../../frontdoor/relay.js';
-import type { StartWorkersOptions } from '../../worker/worker.js';
 import { openFrontDoor, parsePort, type OpenedFrontDoor } from './serve.js';
 
 export const devUsage = `usage: switchyard dev [--policies DIR] [--port 7233] [--db FILE] [--namespace N] [--store URL] [--http-port N]

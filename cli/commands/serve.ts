@@ -6,13 +6,15 @@
 import { Client, type Connection } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { storeKeys } from '../../frontdoor/auth.js';
+import { createDirectRunner, type DirectRunner } from '../../frontdoor/direct.js';
+import { providerConcurrency } from '../../worker/queues.js';
 import { FrontDoorRelay } from '../../frontdoor/relay.js';
 import { DEFAULT_MAX_BODY_BYTES, FrontDoor } from '../../frontdoor/server.js';
 import { openStore } from '../../store/index.js';
 import type { Store } from '../../store/types.js';
 import type { SwitchyardConfig } from '../../worker/config.js';
 import type { PlanRegistry } from '../../worker/registry.js';
-import { installRuntime, type StartWorkersOptions, type WorkersHandle } from '../../worker/worker.js';
+import { installRuntime, type WorkersHandle } from '../../worker/worker.js';
 import { CliError, parse } from '../args.js';
 import type { CommandResult } from '../main.js';
 import {
@@ -74,12 +76,20 @@ export async function openFrontDoor(options: {
     throw asCliError(err);
   }
   let clientConnection: Connection | undefined;
+  let direct: DirectRunner | undefined;
   try {
     const connection =
       (options.workerConnection as unknown as Connection | undefined) ??
       (clientConnection = await connectClient(options.config));
+    // Direct routes run here, with the worker's providers and one concurrency gate per provider.
+    direct = createDirectRunner({
+      plans: options.registry,
+      store,
+      concurrency: providerConcurrency,
+    });
     const door = new FrontDoor({
       plans: options.registry,
+      direct,
       keys: storeKeys(store),
       temporal: {
         client: new Client({ connection, namespace: options.config.namespace }),
@@ -105,11 +115,13 @@ export async function openFrontDoor(options: {
       url,
       async close() {
         await door.close();
+        direct?.close();
         await clientConnection?.close();
         if (options.store === undefined) await store.close();
       },
     };
   } catch (err) {
+    direct?.close();
     await clientConnection?.close();
     if (options.store === undefined) await store.close();
     throw err;
@@ -187,9 +199,7 @@ export async function serve(argv: string[]): Promise<CommandResult> {
       installRuntime();
       workerConnection = await connectWorker(config);
       // The worker's attempts write streamed text to this front door's callers through the relay.
-      workers = await launch(workerConnection, registry, config, watch, {
-        relay,
-      } as Partial<StartWorkersOptions>);
+      workers = await launch(workerConnection, registry, config, watch, { relay });
       process.stdout.write(`${readyLine('switchyard serve: worker', workers, config)}\n`);
     }
     opened = await openFrontDoor({

@@ -9,6 +9,8 @@ import { catalog } from '../execution/fixtures.js';
 import { startProviderServer, type ProviderServer } from '../support/provider-server.js';
 import { startStack, temporalAddress, uniqueName, writePolicies, type Stack } from '../support/temporal.js';
 import { storeKeys } from '../../frontdoor/auth.js';
+import { createDirectRunner } from '../../frontdoor/direct.js';
+import { FrontDoorRelay } from '../../frontdoor/relay.js';
 import { FrontDoor, type FrontDoorOptions } from '../../frontdoor/server.js';
 
 /** Routes for every row of the error table, chosen by capability. */
@@ -84,10 +86,18 @@ export async function startRig(
     'catalog.policy': catalog(server.url, prefix),
     'front.policy': FRONT_POLICY(execution),
   });
-  const stack = await startStack({ dir, taskQueue: uniqueName('fd-requests') });
+  // The worker shares this process: its attempts stream to the front door through the relay.
+  const relay = new FrontDoorRelay();
+  const stack = await startStack({ dir, taskQueue: uniqueName('fd-requests'), relay });
   const connection = await Connection.connect({ address: temporalAddress() });
+  const direct =
+    execution === 'direct'
+      ? createDirectRunner({ plans: stack.registry, store: stack.store, log: () => undefined })
+      : undefined;
   const door = new FrontDoor({
     plans: stack.registry,
+    relay,
+    ...(direct ? { direct } : {}),
     keys: storeKeys(stack.store),
     temporal: { client: new Client({ connection }), taskQueue: stack.taskQueue },
     log: () => undefined,
@@ -114,6 +124,7 @@ export async function startRig(
     openai: (k = key) => new OpenAI({ baseURL: `${url}/v1`, apiKey: k, maxRetries: 0, timeout: 60_000 }),
     async close() {
       await door.close();
+      direct?.close();
       await connection.close();
       await stack.close();
       if (options.server === undefined) await server.close();
