@@ -9,7 +9,7 @@ import tseslint from 'typescript-eslint';
  * `packages`, when present, the only packages it may import. Rooms not listed here (cli/, test/,
  * bench/, scripts/) may import anything.
  */
-const ROOMS = {
+export const ROOMS = {
   // plan/ and workflows/ run in Temporal's workflow sandbox: no Node built-ins, no other packages.
   plan: { imports: [], packages: [] },
   contract: { imports: ['plan'], packages: ['@temporalio/common'] },
