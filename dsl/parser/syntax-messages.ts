@@ -6,7 +6,7 @@ import { InvalidTokens, isInvalidTokenName } from './syntax-tokens.js';
 /** Words the grammar refuses as names (docs/language.md §2.2). */
 export const RESERVED_WORDS = new Set(['and', 'or', 'not', 'in', 'true']);
 
-/** What a terminal is, in the words of the spec (never the terminal's name). */
+/** What a terminal is, in the words of docs/language.md (never the terminal's name). */
 const TERMINAL_PHRASES: Record<string, string> = {
   DURATION: 'a duration such as 5s',
   TOKENS: 'a token count such as 8k',

@@ -15,7 +15,10 @@ afterEach(() => {
   consoleError.mockRestore();
 });
 
-/** Diagnostics of a policy file that imports the spec's catalog (llama-8b private, gpt-4o external). */
+/**
+ * Diagnostics of a policy file that imports the examples' catalog (llama-8b private, gpt-4o
+ * external).
+ */
 async function check(body: string, extra: Record<string, string> = {}): Promise<Diag[]> {
   const diags = await diagnoseText({ 'virtual-check.policy': `import "catalog.policy"\n${body}`, ...extra });
   return diags.filter((d) => d.file === 'virtual-check.policy' || d.file in extra);
