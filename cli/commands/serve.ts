@@ -43,6 +43,9 @@ create'). Routes run durable (a Temporal workflow) or direct (in this process), 
                     streaming); without it, workers run elsewhere ('switchyard worker')
   --attempts MODE   with --worker: local or remote (see 'switchyard worker --help')
   --max-body SIZE   largest request body, e.g. 16MiB, 512KiB (SWITCHYARD_MAX_BODY, default 16MiB)
+  --relay-url URL   how workers in other processes reach this front door to stream durable
+                    answers (SWITCHYARD_RELAY_URL; default the listening address — set it when
+                    listening on 0.0.0.0 or behind a proxy)
   --no-watch        do not reload the policies when DIR changes
 
 ${CONNECTION_USAGE}`;
@@ -164,6 +167,7 @@ export async function serve(argv: string[]): Promise<CommandResult> {
       attempts: { type: 'string' },
       'max-body': { type: 'string' },
       'no-watch': { type: 'boolean' },
+      'relay-url': { type: 'string' },
       ...CONNECTION_OPTIONS,
     },
     serveUsage,
@@ -191,6 +195,8 @@ export async function serve(argv: string[]): Promise<CommandResult> {
 
   const stop = untilSignal();
   const relay = new FrontDoorRelay();
+  const relayUrl = values['relay-url'] ?? env.SWITCHYARD_RELAY_URL;
+  if (typeof relayUrl === 'string' && relayUrl !== '') relay.baseUrl = relayUrl.replace(/\/+$/, '');
   let workers: WorkersHandle | undefined;
   let workerConnection: NativeConnection | undefined;
   let opened: OpenedFrontDoor | undefined;

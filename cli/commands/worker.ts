@@ -8,6 +8,7 @@ import {
   type WorkersHandle,
 } from '../../worker/worker.js';
 import type { SwitchyardConfig } from '../../worker/config.js';
+import { httpRelay } from '../../frontdoor/relay-client.js';
 import { CliError, parse } from '../args.js';
 import type { CommandResult } from '../main.js';
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, configFrom, connectWorker, untilSignal } from '../temporal.js';
@@ -74,7 +75,8 @@ export async function worker(argv: string[]): Promise<CommandResult> {
   const stop = untilSignal();
   let handle: WorkersHandle | undefined;
   try {
-    handle = await launch(connection, registry, config, !values['no-watch']);
+    // Streamed durable requests name their front door's relay URL: attempts here stream to it.
+    handle = await launch(connection, registry, config, !values['no-watch'], { relay: httpRelay });
     process.stdout.write(`${readyLine('switchyard worker', handle, config)}\n`);
     const outcome = await Promise.race([
       stop.promise.then(() => 'signal' as const),

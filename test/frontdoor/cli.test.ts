@@ -19,6 +19,7 @@ import {
   type CliProcess,
   type Stack,
 } from '../support/temporal.js';
+import { httpRelay } from '../../frontdoor/relay-client.js';
 import { openStore } from '../../store/index.js';
 import { FRONT_POLICY, callsWith } from './fixtures.js';
 
@@ -71,6 +72,39 @@ describe('switchyard serve', () => {
     expect(await ready.json()).toMatchObject({ status: 'ready' });
     cli.child.kill('SIGTERM');
     expect(await cli.exited).toBe(0);
+  });
+
+  it('streams a durable request across processes: the worker here, the front door there (relay over HTTP)', async () => {
+    const taskQueue = uniqueName('fdcli-relay');
+    const stack: Stack = await startStack({ dir, taskQueue, storeUrl, relay: httpRelay });
+    try {
+      const door = await serve(['--task-queue', taskQueue]);
+      const { data: stream, response } = await openai(door.url)
+        .chat.completions.create({
+          model: 'long',
+          stream: true,
+          stream_options: { include_usage: true },
+          messages: [{ role: 'user', content: 'Once upon a time [relay-1]' }],
+        })
+        .withResponse();
+      let text = '';
+      let pieces = 0;
+      for await (const chunk of stream) {
+        const piece = chunk.choices[0]?.delta.content;
+        if (piece) {
+          text += piece;
+          pieces++;
+        }
+      }
+      const result = await stack.client.handle(response.headers.get('x-switchyard-request-id')!).result();
+      expect(text).toBe(result.output!.content);
+      // Token by token through the relay, not one piece from the result at the end.
+      expect(pieces).toBeGreaterThan(3);
+      door.cli.child.kill('SIGTERM');
+      await door.cli.exited;
+    } finally {
+      await stack.close();
+    }
   });
 
   it('kill -9 mid-request: the durable request completes; the same Idempotency-Key gets it', async () => {
