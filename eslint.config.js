@@ -22,7 +22,7 @@ export const ROOMS = {
   frontdoor: {
     imports: ['plan', 'contract', 'activities', 'store', 'client', 'worker/config.js', 'worker/registry.js'],
   },
-  'language-server': { imports: ['dsl'] },
+  'language-server': { imports: ['dsl', 'plan'] },
   'vscode-extension': { imports: ['language-server/protocol.js'] },
 };
 

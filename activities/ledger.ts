@@ -17,7 +17,7 @@
  * budgets belong to their policy, so two policies' `monthly` budgets are different ledgers.
  */
 import { limitText } from '../plan/governance.js';
-import type { BudgetUsage, GovernanceSnapshot, RateLimitUsage } from '../plan/governance.js';
+import type { BudgetUsage, GovernanceSnapshot, RateLimitUsage } from '../plan/trace.js';
 import type { ApplicableBudget, ApplicableRateLimit } from '../plan/trace.js';
 import type { BudgetLimit, BudgetPlan, Plan } from '../plan/types.js';
 import type {

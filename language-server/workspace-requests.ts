@@ -5,7 +5,14 @@
  */
 import type { LangiumDocument, LangiumDocuments } from 'langium';
 import type { Range } from 'vscode-languageserver-protocol';
-import { type Plan, type TestOutcome, decide, formatDollars, runTest, worstCase } from '../plan/index.js';
+import {
+  type Plan,
+  type TestOutcome,
+  decide,
+  formatDollars,
+  runTest,
+  attemptWorstCost,
+} from '../plan/index.js';
 import { type CompileError, compileTest, compileWorkspace } from '../dsl/compiler/index.js';
 import type { Document, Test } from '../dsl/generated/ast.js';
 import { importClosure } from '../dsl/scope-provider.js';
@@ -166,7 +173,7 @@ export function explainTestAt(
     );
   }
   decision.chain.forEach((entry, index) => {
-    const cost = worstCase(entry, decision.inputTokens);
+    const cost = attemptWorstCost(entry, decision.inputTokens);
     row(
       index === 0 ? 'chain' : '',
       `${index + 1}. ${entry.model} (${entry.role}${entry.when ? ` when ${entry.when}` : ''}; ${entry.provider}, ${entry.private ? 'private' : 'external'}; timeout ${formatDuration(entry.timeoutMs)}${entry.retries > 0 ? `, retries ${entry.retries}` : ''}; worst case $${formatDollars(cost.nanos)})`,

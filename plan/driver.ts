@@ -41,7 +41,7 @@ import type {
   SnapshotInput,
   StreamTarget,
 } from './effects.js';
-import type { GovernanceSnapshot } from './governance.js';
+import type { GovernanceSnapshot } from './trace.js';
 import { abandonedResult, endedResult, undecidedResult } from './results.js';
 import type {
   AttemptGuardAction,

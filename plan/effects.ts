@@ -6,7 +6,7 @@
  * re-exports them, with the activity interfaces, to every room that implements or calls them
  * (plan/ imports nothing outside itself, so they are defined here).
  */
-import type { GovernanceSnapshot } from './governance.js';
+import type { GovernanceSnapshot } from './trace.js';
 import type {
   AnswerOutput,
   ApplicableBudget,

@@ -4,6 +4,7 @@
  * which budgets, rate limits, redactions and `after` checks apply. No attempt is made here: the
  * execution machine (execution.ts) drives attempts from the decision.
  */
+import { resolveCall } from './calls.js';
 import { conditionText } from './conditions.js';
 import { guardHit, recordCoverage } from './guards.js';
 import type { GuardHit } from './guards.js';
@@ -13,6 +14,7 @@ import { viewRequest } from './request.js';
 import type { RequestView } from './request.js';
 import { pickWeighted } from './split.js';
 import type { ApplicableBudget, ChainEntry, ChainRole, Decision, Exclusion, GuardEffect } from './trace.js';
+import type { RouteChain } from './worst-case.js';
 import type {
   CallTarget,
   GuardPlan,
@@ -27,8 +29,6 @@ import type {
 
 /** The reason when no route matches and the policy has no `otherwise` message. */
 export const NO_ROUTE_MESSAGE = 'no route matches this request';
-export const DEFAULT_TIMEOUT_MS = 60_000;
-export const DEFAULT_BACKOFF_MS = 1_000;
 
 /** True for providers whose data stays on our infrastructure (`private`, and every `embedded`). */
 export function isPrivate(provider: ProviderPlan): boolean {
@@ -338,7 +338,27 @@ function recordGuardRemovals(ctx: Context): void {
   }
 }
 
-function entryFor(plan: Plan, target: CallTarget, role: ChainRole, view: RequestView): ChainEntry {
+/**
+ * Every candidate of a route as the evaluator builds it, before `require` rules, guards and the
+ * split pick narrow it (a split contributes all its targets): what the worst-case figures of the
+ * editor's hover and the validator are computed over (worst-case.ts).
+ */
+export function routeChain(plan: Plan, route: RoutePlan, requestMaxTokens?: number): RouteChain<ChainEntry> {
+  const view = { maxTokens: requestMaxTokens };
+  const targets = route.primary.kind === 'use' ? [route.primary.target] : route.primary.targets;
+  return {
+    primaries: targets.map((t) => entryFor(plan, t, 'primary', view)),
+    fallbacks: route.fallbacks.map((t) => entryFor(plan, t, 'fallback', view)),
+    escalations: route.escalations.map((t) => entryFor(plan, t, 'escalation', view)),
+  };
+}
+
+function entryFor(
+  plan: Plan,
+  target: CallTarget,
+  role: ChainRole,
+  view: Pick<RequestView, 'maxTokens'>,
+): ChainEntry {
   const model = plan.models[target.model];
   const provider = model ? plan.providers[model.provider] : undefined;
   if (model === undefined || provider === undefined) {
@@ -351,10 +371,7 @@ function entryFor(plan: Plan, target: CallTarget, role: ChainRole, view: Request
     provider: provider.name,
     queue: provider.queue,
     private: isPrivate(provider),
-    timeoutMs: target.timeoutMs ?? provider.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    retries: target.retries ?? 0,
-    backoffMs: target.backoffMs ?? DEFAULT_BACKOFF_MS,
-    maxTokens: target.maxTokens ?? view.maxTokens ?? null,
+    ...resolveCall(target, { providerTimeoutMs: provider.timeoutMs, requestMaxTokens: view.maxTokens }),
     context: model.context,
     price: model.price,
     redact: [],

@@ -2,7 +2,7 @@
  * The execution machine's state, and how a request ends: served, rejected or failed, with the
  * result (docs/running.md). See execution.ts for the protocol.
  */
-import type { GovernanceSnapshot } from './governance.js';
+import type { GovernanceSnapshot } from './trace.js';
 import { formatDollars } from './money.js';
 import type {
   AnswerOutput,

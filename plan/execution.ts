@@ -21,8 +21,9 @@ import type { Forced } from './admission.js';
 import { durationText, evalOutputCondition } from './conditions.js';
 import { copy, escalationFailed, escalationOf, failures, finish, plural, refuse } from './exec-state.js';
 import type { Answer, ExecState, Pending, Transition } from './exec-state.js';
-import { actualCost, limitText, worstCase } from './governance.js';
-import type { GovernanceSnapshot } from './governance.js';
+import { backoffDelay } from './calls.js';
+import { actualCost, attemptWorstCost, limitText } from './governance.js';
+import type { GovernanceSnapshot } from './trace.js';
 import type {
   AttemptRecord,
   AttemptResult,
@@ -88,11 +89,6 @@ export function classifyStatus(status: number): ErrorClass {
   // Payload too large: the input does not fit this model, another one may take it.
   if (status === 413) return 'context-length';
   return 'non-retryable';
-}
-
-/** The delay before retry number `retry` (1-based) of `entry`: backoff × 2^(retry − 1). */
-export function backoffDelay(entry: ChainEntry, retry: number): number {
-  return entry.backoffMs * 2 ** (retry - 1);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -169,7 +165,7 @@ function prepare(
   let reserve: Reservation[];
   let estimate: WorstCase;
   for (;;) {
-    estimate = worstCase(entry, d.inputTokens);
+    estimate = attemptWorstCost(entry, d.inputTokens);
     const check = checkBudgets(s, entry, attempt, estimate, forced);
     if ('reserve' in check) {
       reserve = check.reserve;

@@ -1,43 +1,13 @@
 /**
  * Worst-case estimates and limit checks for budgets and rate limits
- * (docs/language.md §4.2–4.3, §6). The numbers come from a {@link GovernanceSnapshot} the caller
- * resolved for the request's scope values; this module never touches a ledger, it only says what to
- * reserve and whether it fits.
+ * (docs/language.md §4.2–4.3, §6). The numbers come from a `GovernanceSnapshot` (trace.ts) the
+ * caller resolved for the request's scope values; this module never touches a ledger, it only says
+ * what to reserve and whether it fits.
  */
 import { tokensText } from './conditions.js';
 import { costNanos, formatDollars } from './money.js';
-import type { ChainEntry, Usage, WorstCase } from './trace.js';
+import type { BudgetUsage, ChainEntry, RateLimitUsage, Usage, WorstCase } from './trace.js';
 import type { BudgetLimit, RateLimitPlan, Window } from './types.js';
-
-/** Counters of one budget for the request's scope value; absent numbers are 0. */
-export interface BudgetUsage {
-  spentNanos?: number;
-  reservedNanos?: number;
-  spentTokens?: number;
-  reservedTokens?: number;
-  /** Until these counters' window resets (ms from when the snapshot was taken), when the ledger knows. */
-  resetsInMs?: number;
-  /**
-   * Counters per window, for budgets whose limits use different windows (`$500 per month` and
-   * `20M tokens per day`); a window missing here uses the top-level counters.
-   */
-  byWindow?: Partial<Record<Window, BudgetUsage>>;
-}
-
-/** Counters of one rate limit in its current window(s). */
-export interface RateLimitUsage {
-  requests?: number;
-  tokens?: number;
-  /** Until these counters' window resets (ms from when the snapshot was taken), when the ledger knows. */
-  resetsInMs?: number;
-  byWindow?: Partial<Record<Window, RateLimitUsage>>;
-}
-
-/** What the ledger says, already resolved for this request's scope values, by budget / rate-limit name. */
-export interface GovernanceSnapshot {
-  budgets?: Record<string, BudgetUsage>;
-  rateLimits?: Record<string, RateLimitUsage>;
-}
 
 /** Window lengths; `month` is 30 days (used by the simulator, which has no calendar; the workflow uses windows.ts). */
 export const WINDOW_MS: Record<Window, number> = {
@@ -59,7 +29,11 @@ export function outputEstimate(entry: ChainEntry, inputTokens: number): number {
   return 0;
 }
 
-export function worstCase(entry: ChainEntry, inputTokens: number): WorstCase {
+/**
+ * The most one attempt of `entry` can cost with a prompt of `inputTokens`: what the ledger reserves
+ * before the attempt (the input plus {@link outputEstimate} output tokens at the model's prices).
+ */
+export function attemptWorstCost(entry: ChainEntry, inputTokens: number): WorstCase {
   const outputTokens = outputEstimate(entry, inputTokens);
   const nanos = costNanos(inputTokens, entry.price?.input) + costNanos(outputTokens, entry.price?.output);
   return { nanos, tokens: inputTokens + outputTokens, outputTokens };

@@ -6,7 +6,7 @@
 export * from './types.js';
 export * from './trace.js';
 export { canonicalJson } from './canonical.js';
-export { costNanos, formatDollars, parseDollars, NANOS_PER_DOLLAR } from './money.js';
+export { costNanos, formatDollars, parseDollars, NANOS_PER_DOLLAR, MONEY_DECIMALS } from './money.js';
 export {
   estimateInputTokens,
   inputTokensOf,
@@ -32,16 +32,20 @@ export {
 export type { OutputFacts, CompiledCondition } from './conditions.js';
 export { hashId, pickWeighted } from './split.js';
 export { blockRegex } from './guards.js';
+export { decide, isPrivate, scopeValueOf, NO_ROUTE_MESSAGE, routeChain } from './evaluator.js';
 export {
-  decide,
-  isPrivate,
-  scopeValueOf,
-  NO_ROUTE_MESSAGE,
   DEFAULT_TIMEOUT_MS,
   DEFAULT_BACKOFF_MS,
-} from './evaluator.js';
+  DEFAULT_RETRIES,
+  resolveCall,
+  backoffDelay,
+  callDuration,
+} from './calls.js';
+export type { CallSettings, CallContext, ResolvedCall, CallDuration } from './calls.js';
+export { answerWorstCost, routeCostAt, routeWorstCost, slowestPath } from './worst-case.js';
+export type { RouteChain, AnswerCost, RouteCost, SlowestPath, TimedCall } from './worst-case.js';
 export {
-  worstCase,
+  attemptWorstCost,
   outputEstimate,
   actualCost,
   limitText,
@@ -49,9 +53,8 @@ export {
   exceededRateLimit,
   WINDOW_MS,
 } from './governance.js';
-export type { BudgetUsage, RateLimitUsage, GovernanceSnapshot } from './governance.js';
 export { windowStart, windowEnd, untilWindowReset, waitLength, WAIT_MARGIN_MS } from './windows.js';
-export { start, next, classifyStatus, backoffDelay } from './execution.js';
+export { start, next, classifyStatus } from './execution.js';
 export type { ExecState, Transition } from './execution.js';
 export { simulate, simulateDecision, simulatedResult, SIMULATED_ANSWER_TOKENS } from './simulate.js';
 export type { Simulation, SimulationGiven, SimulatedFailure, SimulatedError } from './simulate.js';

@@ -6,7 +6,9 @@
 import type { Price } from './types.js';
 
 export const NANOS_PER_DOLLAR = 1_000_000_000;
-const NANOS_PER_DOLLAR_BIG = 1_000_000_000n;
+/** Money literals have at most this many decimals: one nano-dollar is the smallest amount. */
+export const MONEY_DECIMALS = 9;
+const NANOS_PER_DOLLAR_BIG = BigInt(NANOS_PER_DOLLAR);
 
 /**
  * The cost of `tokens` tokens at `price`, in nano-dollars, rounded up:

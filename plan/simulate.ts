@@ -12,7 +12,7 @@ import { durationText } from './conditions.js';
 import { decide } from './evaluator.js';
 import { classifyStatus, next, start } from './execution.js';
 import { WINDOW_MS } from './governance.js';
-import type { BudgetUsage, GovernanceSnapshot, RateLimitUsage } from './governance.js';
+import type { BudgetUsage, GovernanceSnapshot, RateLimitUsage } from './trace.js';
 import type { AttemptResult, AttemptStep, Decision, InferenceResult, Settlement, Step } from './trace.js';
 import type { InferenceRequest, Plan, SimulatedAnswer } from './types.js';
 

@@ -6,7 +6,6 @@
  * provider queues, escalation conditions, applicable budgets): a workflow holds the decision, never
  * the whole plan.
  */
-import type { GovernanceSnapshot } from './governance.js';
 import type {
   BudgetExceed,
   BudgetLimit,
@@ -18,6 +17,38 @@ import type {
   Scope,
   Window,
 } from './types.js';
+
+// What the ledger says, as the machine sees it (governance.ts checks limits against it).
+
+/** Counters of one budget for the request's scope value; absent numbers are 0. */
+export interface BudgetUsage {
+  spentNanos?: number;
+  reservedNanos?: number;
+  spentTokens?: number;
+  reservedTokens?: number;
+  /** Until these counters' window resets (ms from when the snapshot was taken), when the ledger knows. */
+  resetsInMs?: number;
+  /**
+   * Counters per window, for budgets whose limits use different windows (`$500 per month` and
+   * `20M tokens per day`); a window missing here uses the top-level counters.
+   */
+  byWindow?: Partial<Record<Window, BudgetUsage>>;
+}
+
+/** Counters of one rate limit in its current window(s). */
+export interface RateLimitUsage {
+  requests?: number;
+  tokens?: number;
+  /** Until these counters' window resets (ms from when the snapshot was taken), when the ledger knows. */
+  resetsInMs?: number;
+  byWindow?: Partial<Record<Window, RateLimitUsage>>;
+}
+
+/** What the ledger says, already resolved for this request's scope values, by budget / rate-limit name. */
+export interface GovernanceSnapshot {
+  budgets?: Record<string, BudgetUsage>;
+  rateLimits?: Record<string, RateLimitUsage>;
+}
 
 export type ChainRole = 'primary' | 'fallback' | 'escalation' | 'downgrade';
 

@@ -2,7 +2,7 @@ import {
   durationText,
   formatDollars,
   simulate,
-  worstCase,
+  attemptWorstCost,
   type ChainEntry,
   type Decision,
   type InferenceRequest,
@@ -53,7 +53,7 @@ export function renderDecision(plan: Plan, request: InferenceRequest, decision: 
     );
   }
   decision.chain.forEach((entry, index) => {
-    const cost = worstCase(entry, decision.inputTokens);
+    const cost = attemptWorstCost(entry, decision.inputTokens);
     const where = `${entry.provider}, ${entry.private ? 'private' : 'external'}`;
     const when = entry.when ? ` when ${entry.when}` : '';
     row(

@@ -1,6 +1,6 @@
 import { type CstNode, CstUtils } from 'langium';
+import { MONEY_DECIMALS, NANOS_PER_DOLLAR } from '../../plan/money.js';
 
-const NANOS_PER_DOLLAR = 1_000_000_000n;
 const MONEY = /^\$?([0-9]+)(?:\.([0-9]+))?$/;
 
 /**
@@ -14,8 +14,9 @@ export function dollarsToNanos(text: string): number | undefined {
   if (!match) return undefined;
   const whole = BigInt(match[1]!);
   const fraction = match[2] ?? '';
-  let nanos = whole * NANOS_PER_DOLLAR + BigInt(fraction.slice(0, 9).padEnd(9, '0'));
-  if (/[1-9]/.test(fraction.slice(9))) nanos += 1n;
+  let nanos =
+    whole * BigInt(NANOS_PER_DOLLAR) + BigInt(fraction.slice(0, MONEY_DECIMALS).padEnd(MONEY_DECIMALS, '0'));
+  if (/[1-9]/.test(fraction.slice(MONEY_DECIMALS))) nanos += 1n;
   return nanos <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(nanos) : undefined;
 }
 

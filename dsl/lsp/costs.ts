@@ -1,18 +1,22 @@
 /**
  * What a route can cost and how long it can take, read from the linked AST while the file is being
- * edited (it may not compile yet). Costs go through the plan's own `worstCase`, so a hover shows
- * the number the ledger would reserve; latency is the validator's `worstCase`, so a hover and the
- * deadline warning agree.
+ * edited (it may not compile yet). The AST's targets become chain entries with the runtime's own
+ * call defaults (plan/calls.ts), and the route figures are the plan's (plan/worst-case.ts): the
+ * number a hover shows is the one the ledger would reserve, and its latency is the one the
+ * validator's deadline warning uses (test/plan/agreement.test.ts checks both on the examples).
  */
 import {
+  type AnswerCost,
   type ChainEntry,
   type ChainRole,
   type Price,
-  type WorstCase,
-  DEFAULT_BACKOFF_MS,
-  DEFAULT_TIMEOUT_MS,
+  type RouteChain,
+  type RouteCost,
+  answerWorstCost,
   formatDollars,
-  worstCase,
+  resolveCall,
+  routeCostAt as planRouteCostAt,
+  routeWorstCost as planRouteWorstCost,
 } from '../../plan/index.js';
 import { compilePrice } from '../compiler/catalog.js';
 import {
@@ -35,11 +39,14 @@ import { sourceText } from '../validation/condition-facts.js';
 import {
   type ChainTarget,
   allTargets,
+  describeSlowestPath,
   escalationTargets,
   fallbackTargets,
   primaryTargets,
+  routeSlowestPath,
 } from '../validation/route-facts.js';
-import { worstCase as worstCaseLatency, describeWorstCase } from '../validation/route-facts.js';
+
+export type { AnswerCost, RouteCost };
 
 /** A prompt size for the "typical" figure next to the worst case. */
 export const TYPICAL_INPUT_TOKENS = 1000;
@@ -78,10 +85,15 @@ export function entryFor(model: Model, role: ChainRole, options: readonly CallOp
     provider: provider?.name ?? '',
     queue: '',
     private: provider ? isPrivateProvider(provider) : false,
-    timeoutMs: option(options, 'TimeoutOption') ?? providerTimeoutMs(provider) ?? DEFAULT_TIMEOUT_MS,
-    retries: option(options, 'RetriesOption') ?? 0,
-    backoffMs: option(options, 'BackoffOption') ?? DEFAULT_BACKOFF_MS,
-    maxTokens: option(options, 'MaxTokensOption') ?? null,
+    ...resolveCall(
+      {
+        timeoutMs: option(options, 'TimeoutOption'),
+        retries: option(options, 'RetriesOption'),
+        backoffMs: option(options, 'BackoffOption'),
+        maxTokens: option(options, 'MaxTokensOption'),
+      },
+      { providerTimeoutMs: providerTimeoutMs(provider) },
+    ),
     context: model.items.find(isModelContext)?.value ?? null,
     price: priceOf(model),
     redact: [],
@@ -95,105 +107,29 @@ export function chainEntryOf(target: ChainTarget): ChainEntry | undefined {
   return model ? entryFor(model, ROLES[target.role], target.options) : undefined;
 }
 
-export interface AnswerCost {
-  model: string;
-  /** Nano-dollars; `undefined` when unbounded (no context and no max-tokens, with a price). */
-  nanos: number | undefined;
-  /** The input size that gives the worst case. */
-  inputTokens: number;
-  outputTokens: number;
+/** The route's candidates as the evaluator would build them; targets whose model is unresolved are left out. */
+export function routeChainOf(route: Route): RouteChain<ChainEntry> {
+  const entries = (targets: ChainTarget[]): ChainEntry[] => targets.flatMap((t) => chainEntryOf(t) ?? []);
+  return {
+    primaries: entries(primaryTargets(route)),
+    fallbacks: entries(fallbackTargets(route)),
+    escalations: entries(escalationTargets(route)),
+  };
 }
 
-/**
- * The most one answer of `entry` can cost: the plan's `worstCase` at the input size that makes it
- * largest among those that fit the context (cost is linear in the input, so one of the two ends).
- */
+/** The most one answer of `entry` can cost (plan/worst-case.ts `answerWorstCost`). */
 export function worstAnswer(entry: ChainEntry, inputTokens?: number): AnswerCost {
-  const at = (input: number): AnswerCost => {
-    const cost: WorstCase = worstCase(entry, input);
-    return { model: entry.model, nanos: cost.nanos, inputTokens: input, outputTokens: cost.outputTokens };
-  };
-  if (inputTokens !== undefined) return at(inputTokens);
-  if (entry.context === null) {
-    const priced =
-      (entry.price?.input.nanos ?? 0) > 0 ||
-      (entry.maxTokens === null && (entry.price?.output.nanos ?? 0) > 0);
-    return priced ? { model: entry.model, nanos: undefined, inputTokens: 0, outputTokens: 0 } : at(0);
-  }
-  const low = at(0);
-  const high = at(Math.max(0, entry.context - (entry.maxTokens ?? 0)));
-  return (high.nanos ?? 0) > (low.nanos ?? 0) ? high : low;
+  return answerWorstCost(entry, inputTokens);
 }
 
-export interface RouteCost {
-  /** Nano-dollars, `undefined` when unbounded (a priced model without a context). */
-  nanos: number | undefined;
-  /** The prompt size of the worst case. */
-  inputTokens: number;
-  /** The answers that make up the worst case: one from the chain, then at most one escalation. */
-  answers: AnswerCost[];
-}
-
-/** Whether a prompt of `input` tokens fits the model at all (else it fails over, uncharged). */
-function fits(entry: ChainEntry, input: number): boolean {
-  return entry.context === null || input + (entry.maxTokens ?? 0) <= entry.context;
-}
-
-function unbounded(entry: ChainEntry): boolean {
-  return worstAnswer(entry).nanos === undefined;
-}
-
-/**
- * The most one request on this route can cost with a prompt of `inputTokens`. Failed attempts are
- * released, not charged, so a request pays for the one chain model that answers plus, at most,
- * one escalation whose target was not tried before.
- */
+/** The most one request on this route can cost with a prompt of `inputTokens`. */
 export function routeCostAt(route: Route, inputTokens: number): RouteCost | undefined {
-  const primaries = primaryTargets(route);
-  if (primaries.length === 0) return undefined;
-  const answerOf = (target: ChainTarget): AnswerCost | undefined => {
-    const entry = chainEntryOf(target);
-    if (!entry || !fits(entry, inputTokens)) return undefined;
-    return worstAnswer(entry, inputTokens);
-  };
-  const escalations = escalationTargets(route).flatMap((t) => answerOf(t) ?? []);
-  let best: RouteCost | undefined;
-  for (const primary of primaries) {
-    const tried = new Set<string>();
-    for (const target of [primary, ...fallbackTargets(route)]) {
-      tried.add(target.model.$refText);
-      const answer = answerOf(target);
-      if (!answer) continue;
-      const escalation = escalations
-        .filter((e) => !tried.has(e.model))
-        .reduce<AnswerCost | undefined>((a, b) => (!a || (b.nanos ?? 0) > (a.nanos ?? 0) ? b : a), undefined);
-      const nanos = (answer.nanos ?? 0) + (escalation?.nanos ?? 0);
-      if (!best || nanos > (best.nanos ?? 0)) {
-        best = { nanos, inputTokens, answers: escalation ? [answer, escalation] : [answer] };
-      }
-    }
-  }
-  return best;
+  return planRouteCostAt(routeChainOf(route), inputTokens);
 }
 
-/**
- * The most one request on this route can cost, for any prompt that fits: the cost is linear in the
- * prompt size between the points where a model stops fitting, so the worst case is at one of them.
- */
+/** The most one request on this route can cost, for any prompt that fits. */
 export function routeWorstCost(route: Route): RouteCost | undefined {
-  const entries = allTargets(route).flatMap((t) => chainEntryOf(t) ?? []);
-  if (entries.length === 0) return undefined;
-  if (entries.some(unbounded)) return { nanos: undefined, inputTokens: 0, answers: [] };
-  const sizes = new Set([
-    0,
-    ...entries.flatMap((e) => (e.context === null ? [] : [Math.max(0, e.context - (e.maxTokens ?? 0))])),
-  ]);
-  let best: RouteCost | undefined;
-  for (const size of sizes) {
-    const cost = routeCostAt(route, size);
-    if (cost && (!best || (cost.nanos ?? 0) > (best.nanos ?? 0))) best = cost;
-  }
-  return best;
+  return planRouteWorstCost(routeChainOf(route));
 }
 
 export function dollars(nanos: number | undefined): string {
@@ -209,11 +145,11 @@ export interface RouteLatency {
 
 export function routeLatency(route: Route): RouteLatency | undefined {
   if (allTargets(route).some((t) => !t.model?.ref)) return undefined;
-  const worst = worstCaseLatency(route);
+  const worst = routeSlowestPath(route);
   if (!worst) return undefined;
   return {
     worstMs: worst.totalMs,
-    path: describeWorstCase(worst),
+    path: describeSlowestPath(worst),
     deadlineMs: route.items.find(isDeadline)?.value,
   };
 }

@@ -6,7 +6,7 @@
  */
 import type { AstNode, MaybePromise } from 'langium';
 import { AstNodeHoverProvider } from 'langium/lsp';
-import { tokensText } from '../../plan/index.js';
+import { DEFAULT_TIMEOUT_MS, tokensText } from '../../plan/index.js';
 import {
   type Budget,
   type Guard,
@@ -122,7 +122,7 @@ export function providerHover(provider: Provider): string {
   lines.push(`- task queue ${code(queue ?? `provider-${provider.name}`)}`);
   const concurrency = provider.items.find(isConcurrency)?.value ?? (kind === 'embedded' ? 1 : 4);
   lines.push(`- ${concurrency} request${concurrency === 1 ? '' : 's'} in flight per endpoint`);
-  lines.push(`- timeout ${formatDuration(providerTimeoutMs(provider) ?? 60_000)} per attempt`);
+  lines.push(`- timeout ${formatDuration(providerTimeoutMs(provider) ?? DEFAULT_TIMEOUT_MS)} per attempt`);
   const region = provider.items.find(isRegion)?.region;
   if (region) lines.push(`- region ${code(region)}`);
   const key = provider.items.find(isApiKey)?.variable;

@@ -3,6 +3,7 @@
  * validator cannot wait for the compiler's plan: it runs on files with errors).
  */
 import type { AstNode } from 'langium';
+import { MONEY_DECIMALS, NANOS_PER_DOLLAR } from '../../plan/money.js';
 import {
   type Model,
   type Provider,
@@ -19,25 +20,13 @@ import {
   isRegion,
 } from '../generated/ast.js';
 
-/**
- * Default per-attempt timeout when neither the call nor the provider sets one
- * (docs/language.md §4.6).
- */
-export const DEFAULT_TIMEOUT_MS = 60_000;
-/** Default first backoff between retries; it doubles after each retry (docs/language.md §4.6). */
-export const DEFAULT_BACKOFF_MS = 1_000;
-
-/** Money is exact to 1e-9 $: integer nano-dollars. */
-export const NANOS_PER_DOLLAR = 1_000_000_000n;
-export const MAX_MONEY_DECIMALS = 9;
-
 /** `"0.0025"` (the converted MONEY literal, without `$`) → 2_500_000n nano-dollars; undefined if inexact. */
 export function moneyToNanos(amount: string): bigint | undefined {
   const match = /^([0-9]+)(?:\.([0-9]+))?$/.exec(amount);
   if (!match) return undefined;
   const decimals = match[2] ?? '';
-  if (decimals.length > MAX_MONEY_DECIMALS) return undefined;
-  return BigInt(match[1]!) * NANOS_PER_DOLLAR + BigInt(decimals.padEnd(MAX_MONEY_DECIMALS, '0') || '0');
+  if (decimals.length > MONEY_DECIMALS) return undefined;
+  return BigInt(match[1]!) * BigInt(NANOS_PER_DOLLAR) + BigInt(decimals.padEnd(MONEY_DECIMALS, '0') || '0');
 }
 
 /** `5000` → `5s`, `75600` → `75.6s`, `200` → `200ms`, `60000` → `60s`, `120000` → `2m`, `3600000` → `1h` (exact). */

@@ -5,7 +5,8 @@
  */
 import type { AstNode, ValidationAcceptor, ValidationChecks } from 'langium';
 import type { SwitchyardAstType } from '../generated/ast.js';
-import { MAX_MONEY_DECIMALS, NANOS_PER_DOLLAR, moneyToNanos } from './catalog-facts.js';
+import { MONEY_DECIMALS, NANOS_PER_DOLLAR } from '../../plan/money.js';
+import { moneyToNanos } from './catalog-facts.js';
 import { IssueCodes } from './issue-codes.js';
 
 /** Plans carry money as integer nano-dollars in JSON numbers. */
@@ -19,10 +20,10 @@ function checkMoney(
 ): void {
   if (typeof amount !== 'string') return;
   const decimals = amount.split('.')[1] ?? '';
-  if (decimals.length > MAX_MONEY_DECIMALS) {
+  if (decimals.length > MONEY_DECIMALS) {
     accept(
       'error',
-      `$${amount} has ${decimals.length} decimals: money is exact to 1e-9 $ (at most ${MAX_MONEY_DECIMALS} decimals)`,
+      `$${amount} has ${decimals.length} decimals: money is exact to 1e-9 $ (at most ${MONEY_DECIMALS} decimals)`,
       {
         node,
         property: property as never,
@@ -34,12 +35,16 @@ function checkMoney(
   }
   const nanos = moneyToNanos(amount);
   if (nanos !== undefined && nanos > MAX_SAFE_NANOS) {
-    accept('error', `$${amount} is too large: amounts go up to $${MAX_SAFE_NANOS / NANOS_PER_DOLLAR}`, {
-      node,
-      property: property as never,
-      code: IssueCodes.InvalidMoney,
-      data: { code: IssueCodes.InvalidMoney, amount },
-    });
+    accept(
+      'error',
+      `$${amount} is too large: amounts go up to $${MAX_SAFE_NANOS / BigInt(NANOS_PER_DOLLAR)}`,
+      {
+        node,
+        property: property as never,
+        code: IssueCodes.InvalidMoney,
+        data: { code: IssueCodes.InvalidMoney, amount },
+      },
+    );
   }
 }
 

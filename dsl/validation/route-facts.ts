@@ -14,13 +14,8 @@ import {
   isSplit,
   isUse,
 } from '../generated/ast.js';
-import {
-  DEFAULT_BACKOFF_MS,
-  DEFAULT_TIMEOUT_MS,
-  formatDuration,
-  providerOf,
-  providerTimeoutMs,
-} from './catalog-facts.js';
+import { type SlowestPath, type TimedCall, resolveCall, slowestPath } from '../../plan/index.js';
+import { formatDuration, providerOf, providerTimeoutMs } from './catalog-facts.js';
 
 export type TargetRole = 'use' | 'split' | 'fallback' | 'escalate';
 
@@ -76,91 +71,38 @@ export function allTargets(route: Route): ChainTarget[] {
   return [...primaryTargets(route), ...fallbackTargets(route), ...escalationTargets(route)];
 }
 
-export interface Timing {
-  model: string;
-  attempts: number;
-  timeoutMs: number;
-  backoffMs: number;
-  /** Every attempt timing out, with the backoffs between them. */
-  totalMs: number;
-}
-
-/**
- * The longest a target can take: `1 + retries` attempts, each bounded by its timeout (the call's,
- * else the provider's, else 60s), with backoffs between them (`backoff`, default 1s, doubling).
- */
-export function targetTiming(target: ChainTarget): Timing {
+/** A target's call as the runtime will make it (plan/calls.ts applies the defaults), for its timing. */
+export function timedCall(target: ChainTarget): TimedCall {
   const option = <T extends CallOption['$type']>(type: T): number | undefined =>
     (target.options.find((o) => o.$type === type) as { value?: number } | undefined)?.value;
-  const retries = Math.max(0, option('RetriesOption') ?? 0);
-  const timeoutMs =
-    option('TimeoutOption') ?? providerTimeoutMs(providerOf(target.model.ref)) ?? DEFAULT_TIMEOUT_MS;
-  const firstBackoff = option('BackoffOption') ?? DEFAULT_BACKOFF_MS;
-  // b + 2b + … + 2^(retries-1) b
-  const backoffMs = firstBackoff * (2 ** retries - 1);
-  const attempts = 1 + retries;
   return {
     model: target.model.$refText,
-    attempts,
-    timeoutMs,
-    backoffMs,
-    totalMs: attempts * timeoutMs + backoffMs,
+    ...resolveCall(
+      {
+        timeoutMs: option('TimeoutOption'),
+        retries: option('RetriesOption'),
+        backoffMs: option('BackoffOption'),
+      },
+      { providerTimeoutMs: providerTimeoutMs(providerOf(target.model.ref)) },
+    ),
   };
 }
 
-export interface WorstCase {
-  totalMs: number;
-  /** The steps of the slowest path, for the message. */
-  steps: { timing: Timing; escalation: boolean }[];
-}
-
 /**
- * The slowest way through the chain: the primary (any split pick) and the fallbacks fail one
- * after another until one answers at its last moment, then the first escalation target not yet
- * tried runs to its end (an escalation's answer is final, so at most one escalation runs).
+ * The slowest way through the route's chain (plan/worst-case.ts `slowestPath`): every target is
+ * timed even while its model is unresolved (with the default timeout).
  */
-export function worstCase(route: Route): WorstCase | undefined {
-  const primaries = primaryTargets(route);
-  if (primaries.length === 0) return undefined;
-  const fallbacks = fallbackTargets(route);
-  const escalating = escalationTargets(route).map((t) => ({
-    name: t.model.$refText,
-    timing: targetTiming(t),
-  }));
-  let worst: WorstCase | undefined;
-  for (const primary of primaries) {
-    const chain = [primary, ...fallbacks].map(targetTiming);
-    let prefixMs = 0;
-    const tried = new Set<string>();
-    for (let k = 0; k < chain.length; k++) {
-      prefixMs += chain[k]!.totalMs;
-      tried.add(chain[k]!.model);
-      // The escalation rules are checked in order: the first untried target runs. Conditions are
-      // not evaluated here, so any untried escalation may be the one: take the slowest.
-      const escalation = escalating
-        .filter((e) => !tried.has(e.name))
-        .reduce<(typeof escalating)[number] | undefined>(
-          (a, b) => (!a || b.timing.totalMs > a.timing.totalMs ? b : a),
-          undefined,
-        );
-      const totalMs = prefixMs + (escalation?.timing.totalMs ?? 0);
-      if (!worst || totalMs > worst.totalMs) {
-        worst = {
-          totalMs,
-          steps: [
-            ...chain.slice(0, k + 1).map((timing) => ({ timing, escalation: false })),
-            ...(escalation ? [{ timing: escalation.timing, escalation: true }] : []),
-          ],
-        };
-      }
-    }
-  }
-  return worst;
+export function routeSlowestPath(route: Route): SlowestPath | undefined {
+  return slowestPath({
+    primaries: primaryTargets(route).map(timedCall),
+    fallbacks: fallbackTargets(route).map(timedCall),
+    escalations: escalationTargets(route).map(timedCall),
+  });
 }
 
 /** `llama-8b 3 × 5s + 600ms backoff, then escalate to gpt-4o 60s`. */
-export function describeWorstCase(worst: WorstCase): string {
-  return worst.steps
+export function describeSlowestPath(path: SlowestPath): string {
+  return path.steps
     .map(({ timing, escalation }, i) => {
       const attempts =
         timing.attempts > 1

@@ -39,12 +39,12 @@ import { IssueCodes } from './issue-codes.js';
 import { hasSyntaxError } from '../parser/syntax-state.js';
 import {
   allTargets,
-  describeWorstCase,
+  describeSlowestPath,
   escalationTargets,
   fallbackTargets,
   primaryOf,
   primaryTargets,
-  worstCase,
+  routeSlowestPath,
 } from './route-facts.js';
 
 function routesOf(policy: Policy): Route[] {
@@ -252,11 +252,11 @@ export function routeChecks(): ValidationChecks<SwitchyardAstType> {
       const route = deadline.$container;
       if (typeof deadline.value !== 'number') return;
       if (allTargets(route).some((t) => !t.model?.ref)) return;
-      const worst = worstCase(route);
+      const worst = routeSlowestPath(route);
       if (!worst || deadline.value >= worst.totalMs) return;
       accept(
         'warning',
-        `deadline ${formatDuration(deadline.value)} of route '${route.name}' is shorter than its chain's worst case, ${formatDuration(worst.totalMs)} (${describeWorstCase(worst)})`,
+        `deadline ${formatDuration(deadline.value)} of route '${route.name}' is shorter than its chain's worst case, ${formatDuration(worst.totalMs)} (${describeSlowestPath(worst)})`,
         {
           node: deadline,
           property: 'value',

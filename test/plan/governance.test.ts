@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../plan/evaluator.js';
 import { next, start } from '../../plan/execution.js';
-import { outputEstimate, worstCase } from '../../plan/governance.js';
+import { outputEstimate, attemptWorstCost } from '../../plan/governance.js';
 import { simulate } from '../../plan/simulate.js';
 import type { AttemptStep, DoneStep, Step } from '../../plan/trace.js';
 import type { BudgetPlan, Plan } from '../../plan/types.js';
@@ -35,7 +35,7 @@ describe('worst-case cost', () => {
   it('is input × input price + max-tokens × output price, in exact nano-dollars', () => {
     const d = decide(budgeted(), request({ inputTokens: 1_000, maxTokens: 500 }));
     // $0.0025/1k × 1000 + $0.01/1k × 500 = $0.0025 + $0.005
-    expect(worstCase(d.chain[0]!, d.inputTokens)).toEqual({
+    expect(attemptWorstCost(d.chain[0]!, d.inputTokens)).toEqual({
       nanos: 7_500_000,
       tokens: 1_500,
       outputTokens: 500,
@@ -45,7 +45,7 @@ describe('worst-case cost', () => {
   it('without max-tokens, reserves the rest of the context', () => {
     const d = decide(budgeted(), request({ inputTokens: 1_000 }));
     expect(outputEstimate(d.chain[0]!, 1_000)).toBe(127_000);
-    expect(worstCase(d.chain[0]!, 1_000).nanos).toBe(2_500_000 + 1_270_000_000);
+    expect(attemptWorstCost(d.chain[0]!, 1_000).nanos).toBe(2_500_000 + 1_270_000_000);
     // Never below 0 when the input is larger than the context.
     expect(outputEstimate(d.chain[0]!, 200_000)).toBe(0);
   });
@@ -61,15 +61,15 @@ describe('worst-case cost', () => {
     };
     const d = decide(cheap, request({ inputTokens: 1, maxTokens: 1 }));
     // 1 × 1/1000 → 1 nano; 1 × 3/7 → 1 nano.
-    expect(worstCase(d.chain[0]!, 1).nanos).toBe(2);
-    expect(worstCase(d.chain[0]!, 1001).nanos).toBe(2 + 1);
+    expect(attemptWorstCost(d.chain[0]!, 1).nanos).toBe(2);
+    expect(attemptWorstCost(d.chain[0]!, 1001).nanos).toBe(2 + 1);
   });
 
   it('a model without a context and without max-tokens reserves no output', () => {
     const p = budgeted();
     p.models = { ...p.models, 'gpt-4o': { ...p.models['gpt-4o']!, context: null } };
     const d = decide(p, request({ inputTokens: 10 }));
-    expect(worstCase(d.chain[0]!, 10)).toEqual({ nanos: 25_000, tokens: 10, outputTokens: 0 });
+    expect(attemptWorstCost(d.chain[0]!, 10)).toEqual({ nanos: 25_000, tokens: 10, outputTokens: 0 });
   });
 
   it('is what the attempt step reserves against every budget, keyed by request and attempt; alert budgets are not enforced', () => {
