@@ -1,14 +1,7 @@
 import { CliError, UsageError } from './args.js';
 import { SourceError } from '../dsl/workspace.js';
 import { InvalidRequest } from '../client/validate-request.js';
-
-/** What a command returns; `usage` means bad command-line words (exit 2). */
-export interface CommandResult {
-  stdout?: string;
-  stderr?: string;
-  exitCode?: number;
-  usage?: string;
-}
+import type { CommandResult } from './result.js';
 
 type Command = (argv: string[]) => Promise<CommandResult>;
 

@@ -1,6 +1,6 @@
 import { AUDIT_STATUSES, type AuditQuery, type AuditRecord } from '../../store/types.js';
 import { parse } from '../args.js';
-import type { CommandResult } from '../main.js';
+import type { CommandResult } from '../result.js';
 import { asCliError, openForReading, parseTime } from './store-access.js';
 
 export const auditUsage = `usage: switchyard audit verify [--store URL] [--format text|json]

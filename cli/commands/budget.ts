@@ -3,7 +3,7 @@ import { limitText } from '../../plan/governance.js';
 import type { BudgetLimit, Plan } from '../../plan/types.js';
 import type { BudgetDefinition, Store, WindowUsage } from '../../store/types.js';
 import { CliError, parse } from '../args.js';
-import type { CommandResult } from '../main.js';
+import type { CommandResult } from '../result.js';
 import { compileFiles } from '../plans.js';
 import { asCliError, openForReading } from './store-access.js';
 

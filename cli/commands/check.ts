@@ -1,7 +1,7 @@
 import { loadWorkspace } from '../../dsl/workspace.js';
 import { parse } from '../args.js';
 import { fromDiagnostic, formatLocated, type Located } from '../output.js';
-import type { CommandResult } from '../main.js';
+import type { CommandResult } from '../result.js';
 
 export const checkUsage = `usage: switchyard check FILE|DIR… [--format text|json] [--no-frame]
 

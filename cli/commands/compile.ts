@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { canonicalJson } from '../../plan/canonical.js';
 import { CliError, parse } from '../args.js';
-import type { CommandResult } from '../main.js';
+import type { CommandResult } from '../result.js';
 import { compileFiles } from '../plans.js';
 
 export const compileUsage = `usage: switchyard compile FILE [--policy NAME] [-o OUT] [--pretty]

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { SwitchyardClient } from '../../client/index.js';
 import type { InferenceRequest } from '../../plan/types.js';
 import { CliError, parse } from '../args.js';
-import type { CommandResult } from '../main.js';
+import type { CommandResult } from '../result.js';
 
 export const demoUsage = `usage: switchyard demo [--policies DIR] [--port 7233]
 

@@ -8,7 +8,7 @@ import {
 } from '../../worker/dev-server-process.js';
 import { installRuntime, type WorkersHandle } from '../../worker/worker.js';
 import { CliError, parse } from '../args.js';
-import type { CommandResult } from '../main.js';
+import type { CommandResult } from '../result.js';
 import { configFrom, connectWorker, untilSignal } from '../temporal.js';
 import { launch, loadRegistry, readyLine } from './worker.js';
 import { FrontDoorRelay } from '../../frontdoor/relay.js';

@@ -10,7 +10,7 @@ import {
 } from '../../plan/index.js';
 import { readRequestFile } from '../request-file.js';
 import { CliError, parse } from '../args.js';
-import type { CommandResult } from '../main.js';
+import type { CommandResult } from '../result.js';
 import { compileFiles } from '../plans.js';
 
 export const explainUsage = `usage: switchyard explain FILE --request REQ.json|- [--format text|json]

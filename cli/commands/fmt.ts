@@ -7,7 +7,7 @@ import { createSwitchyardServices } from '../../dsl/switchyard-module.js';
 import { IssueCodes } from '../../dsl/validation/issue-codes.js';
 import { policyFilesIn, readPolicyFile } from '../../dsl/workspace.js';
 import { CliError, parse } from '../args.js';
-import type { CommandResult } from '../main.js';
+import type { CommandResult } from '../result.js';
 import { displayPath, formatLocated } from '../output.js';
 
 export const fmtUsage = `usage: switchyard fmt FILE|DIR… [--check]

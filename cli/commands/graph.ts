@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { buildPolicyGraph, renderSvg, toDot, toMermaid } from '../../dsl/graph/index.js';
 import { loadWorkspace } from '../../dsl/workspace.js';
 import { CliError, parse } from '../args.js';
-import type { CommandResult } from '../main.js';
+import type { CommandResult } from '../result.js';
 import { fromDiagnostic, formatLocated } from '../output.js';
 
 export const graphUsage = `usage: switchyard graph FILE [--format svg|dot|mermaid] [-o OUT]

@@ -1,7 +1,7 @@
 import { openStore, storeUrl } from '../../store/index.js';
 import type { CreatedKey, KeyRecord, Store } from '../../store/types.js';
 import { parse } from '../args.js';
-import type { CommandResult } from '../main.js';
+import type { CommandResult } from '../result.js';
 import { asCliError, openForReading } from './store-access.js';
 
 export const keysUsage = `usage: switchyard keys create --team T [--app A] [--policy P] [--expires 90d] [--admin]

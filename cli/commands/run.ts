@@ -1,7 +1,7 @@
 import { SwitchyardClient } from '../../client/index.js';
 import { readRequestFile } from '../request-file.js';
 import { parse } from '../args.js';
-import type { CommandResult } from '../main.js';
+import type { CommandResult } from '../result.js';
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, configFrom, connectClient } from '../temporal.js';
 
 export const runUsage = `usage: switchyard run --request REQ.json|- [--address A] [--namespace N]

@@ -16,7 +16,7 @@ import type { SwitchyardConfig } from '../../worker/config.js';
 import type { PlanRegistry } from '../../worker/registry.js';
 import { installRuntime, type WorkersHandle } from '../../worker/worker.js';
 import { CliError, parse } from '../args.js';
-import type { CommandResult } from '../main.js';
+import type { CommandResult } from '../result.js';
 import {
   CONNECTION_OPTIONS,
   CONNECTION_USAGE,

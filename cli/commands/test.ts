@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { compileTests } from '../../dsl/compiler/index.js';
 import { runTest } from '../../plan/index.js';
 import { parse } from '../args.js';
-import type { CommandResult } from '../main.js';
+import type { CommandResult } from '../result.js';
 import { displayPath } from '../output.js';
 import { compileFiles, formatCompileError } from '../plans.js';
 

@@ -10,7 +10,7 @@ import {
 import type { SwitchyardConfig } from '../../worker/config.js';
 import { httpRelay } from '../../frontdoor/relay-client.js';
 import { CliError, parse } from '../args.js';
-import type { CommandResult } from '../main.js';
+import type { CommandResult } from '../result.js';
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, configFrom, connectWorker, untilSignal } from '../temporal.js';
 
 export const workerUsage = `usage: switchyard worker --policies DIR [--queues Q1,Q2] [--attempts local|remote] [--no-watch] [--store URL] [--address A] [--namespace N]
