@@ -70,16 +70,30 @@ export class FrontDoor {
       {
         headersTimeout: options.headersTimeoutMs ?? 10_000,
         requestTimeout: options.requestTimeoutMs ?? 60_000,
+        // How often those two are checked (Node's default, 30 s, lets a slow client hold on long).
+        connectionsCheckingInterval: Math.min(1_000, options.headersTimeoutMs ?? 10_000),
         keepAliveTimeout: 5_000,
       },
       (req, res) => {
         this.route(req, res).catch((err: unknown) => this.answerError(res, err));
       },
     );
-    // Idle keep-alive connections and requests that never finish arriving are closed.
-    this.server.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
-      else socket.destroy();
+    // A request whose headers or body do not arrive in time (a slow-loris client) or that is not
+    // HTTP: answered in OpenAI's shape, then the connection is closed.
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      if (!socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const timeout = err.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+      const error = timeout
+        ? new HttpError(408, 'invalid_request_error', 'request_timeout', 'the request did not arrive in time')
+        : new HttpError(400, 'invalid_request_error', 'bad_http', 'the request is not valid HTTP');
+      const body = JSON.stringify(error.body());
+      socket.end(
+        `HTTP/1.1 ${timeout ? '408 Request Timeout' : '400 Bad Request'}\r\nconnection: close\r\n` +
+          `content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      );
     });
   }
 

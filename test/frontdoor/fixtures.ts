@@ -10,6 +10,7 @@ import { startProviderServer, type ProviderServer } from '../support/provider-se
 import { startStack, temporalAddress, uniqueName, writePolicies, type Stack } from '../support/temporal.js';
 import { storeKeys } from '../../frontdoor/auth.js';
 import { createDirectRunner } from '../../frontdoor/direct.js';
+import { providerConcurrency } from '../../worker/worker.js';
 import { FrontDoorRelay } from '../../frontdoor/relay.js';
 import { FrontDoor, type FrontDoorOptions } from '../../frontdoor/server.js';
 
@@ -21,7 +22,7 @@ policy front {
   execution ${execution}
 
   rate-limit per team {
-    1000 requests per minute
+    100000 requests per minute
     on-exceed reject
   }
 
@@ -31,6 +32,9 @@ policy front {
 
   route chat when capability == "chat" {
     use small max-tokens 16
+  }
+  route tiny when capability == "tiny" {
+    use small max-tokens 4
   }
   route long when capability == "long" {
     use small max-tokens 48
@@ -92,7 +96,13 @@ export async function startRig(
   const connection = await Connection.connect({ address: temporalAddress() });
   const direct =
     execution === 'direct'
-      ? createDirectRunner({ plans: stack.registry, store: stack.store, log: () => undefined })
+      ? createDirectRunner({
+          plans: stack.registry,
+          store: stack.store,
+          // As `switchyard serve`: one gate per provider (its concurrency × endpoints).
+          concurrency: providerConcurrency,
+          log: () => undefined,
+        })
       : undefined;
   const door = new FrontDoor({
     plans: stack.registry,
