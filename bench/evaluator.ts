@@ -95,6 +95,7 @@ export function largePlan(): Plan {
         { model: model(4), when: { op: 'output', field: 'truncated' }, whenText: 'output.truncated' },
       ],
       deadlineMs: r % 2 === 0 ? 30_000 : null,
+      execution: 'durable',
     });
   }
   return {

@@ -74,6 +74,7 @@ export function decide(plan: Plan, request: InferenceRequest): Decision {
     policy: plan.name,
     plan: plan.hash,
     route: null,
+    execution: null,
     matched: null,
     via: null,
     status: 'planned',
@@ -116,6 +117,7 @@ export function decide(plan: Plan, request: InferenceRequest): Decision {
     decision.via = 'otherwise';
   }
   decision.route = route.name;
+  decision.execution = route.execution;
   decision.deadlineMs = route.deadlineMs;
 
   // Steps 3–4: the chain, filtered by `require` rules, then by the `before` guards on models.

@@ -24,6 +24,7 @@ import type { Answer, ExecState, Pending, Transition } from './exec-state.js';
 import { backoffDelay } from './calls.js';
 import { actualCost, attemptWorstCost, limitText } from './governance.js';
 import type { GovernanceSnapshot } from './trace.js';
+import { bufferedBy } from './streaming.js';
 import type {
   AttemptRecord,
   AttemptResult,
@@ -265,6 +266,7 @@ function prepare(
       delayBeforeMs: delayMs,
       redact: entry.redact,
       afterGuards: entry.afterGuards,
+      bufferedBy: bufferedBy(d, entry, [...s.tried, entry.model], s.downgraded),
       reserve,
       rateLimits,
       settle,

@@ -55,6 +55,7 @@ export {
 } from './governance.js';
 export { windowStart, windowEnd, untilWindowReset, waitLength, WAIT_MARGIN_MS } from './windows.js';
 export { start, next, classifyStatus } from './execution.js';
+export { bufferedBy, bufferingOf } from './streaming.js';
 export type { ExecState, Transition } from './execution.js';
 export { simulate, simulateDecision, simulatedResult, SIMULATED_ANSWER_TOKENS } from './simulate.js';
 export type { Simulation, SimulationGiven, SimulatedFailure, SimulatedError } from './simulate.js';

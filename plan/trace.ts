@@ -9,6 +9,7 @@
 import type {
   BudgetExceed,
   BudgetLimit,
+  ExecutionMode,
   ModelPlan,
   OutputCondition,
   PiiKind,
@@ -163,6 +164,11 @@ export interface Decision {
   /** The plan's hash. */
   plan: string;
   route: string | null;
+  /**
+   * The chosen route's execution mode (`null` when no route was chosen). Only the HTTP front door
+   * honours `direct`; requests started through Temporal are durable whatever it says.
+   */
+  execution: ExecutionMode | null;
   /** The chosen route's condition as written; `null` when chosen by `otherwise` or none. */
   matched: string | null;
   via: 'when' | 'otherwise' | null;
@@ -320,6 +326,13 @@ export interface AttemptStep {
   delayBeforeMs: number;
   redact: PiiKind[];
   afterGuards: string[];
+  /**
+   * What must see this attempt's whole answer before any of it reaches a streaming caller: the
+   * first `after` guard on it (`guard NAME`), else the first escalation rule its answer is checked
+   * against (`escalate MODEL when …`); `null` when its tokens may be streamed as they come
+   * (docs/language.md "Streaming"). See `bufferedBy` in streaming.ts.
+   */
+  bufferedBy: string | null;
   reserve: Reservation[];
   rateLimits: RateLimitUse[];
   settle: Settlement[];

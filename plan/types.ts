@@ -27,6 +27,12 @@ export type Scope = 'team' | 'app' | 'user' | 'policy';
 export type Window = 'minute' | 'hour' | 'day' | 'week' | 'month';
 export type PiiKind = 'email' | 'phone' | 'credit-card' | 'iban' | 'ip-address';
 export type PromptAudit = 'hashed' | 'redacted' | 'full' | 'none';
+/**
+ * How a route's requests run (docs/language.md "Execution modes"): `durable`, one Temporal
+ * workflow per request; `direct`, the HTTP front door drives the same machine in its own process.
+ */
+export type ExecutionMode = 'durable' | 'direct';
+export const EXECUTION_MODES: readonly ExecutionMode[] = ['durable', 'direct'];
 
 export interface Plan {
   format: typeof PLAN_FORMAT;
@@ -123,6 +129,8 @@ export interface RoutePlan {
   fallbacks: CallTarget[];
   escalations: EscalationPlan[];
   deadlineMs: number | null;
+  /** The route's `execution`, else its policy's, else `durable`. */
+  execution: ExecutionMode;
 }
 
 export type OtherwisePlan = { kind: 'reject'; message: string | null } | { kind: 'route'; route: string };

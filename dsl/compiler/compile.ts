@@ -28,6 +28,7 @@ import { embedSchema, PlanPaths } from './files.js';
 import { hashPlan } from './hash.js';
 import { normalisedText } from './literals.js';
 import { fileOf, first, resolveRef } from './nodes.js';
+import { effectiveExecution } from '../validation/execution.js';
 
 export interface CompileOptions {
   /**
@@ -159,6 +160,8 @@ class PolicyCompiler {
         .map((item) => this.target(item.target.model, item.target.options, item)),
       escalations: route.items.filter(ast.isEscalate).map((item) => this.escalation(item)),
       deadlineMs: deadline?.value ?? null,
+      // docs/language.md "Execution modes": the route's own, else the policy's, else durable.
+      execution: effectiveExecution(route).mode,
     };
   }
 

@@ -55,6 +55,7 @@ describe('the support plan', () => {
         { model: 'gpt-4o', when: { op: 'output', field: 'invalid' }, whenText: 'output.invalid' },
       ],
       deadlineMs: null,
+      execution: 'durable',
     });
     expect(interactive).toEqual({
       name: 'interactive',
@@ -82,12 +83,14 @@ describe('the support plan', () => {
         },
       ],
       deadlineMs: 8000,
+      execution: 'direct',
     });
     expect(reasoning!.primary).toEqual({
       kind: 'use',
       target: { model: 'gpt-4o', timeoutMs: 60_000, retries: 3 },
     });
     expect(reasoning!.fallbacks).toEqual([{ model: 'llama-8b' }]);
+    expect(reasoning!.execution).toBe('durable');
     expect(batch!.primary).toEqual({
       kind: 'split',
       targets: [

@@ -18,7 +18,7 @@ describe('test blocks of support.policy', () => {
       {
         ...base,
         name: 'chat stays on the local pool',
-        line: 63,
+        line: 64,
         request: {
           id: 'test:chat-stays-on-the-local-pool',
           policy: 'support',
@@ -32,7 +32,7 @@ describe('test blocks of support.policy', () => {
       {
         ...base,
         name: 'falls back when the pool is down',
-        line: 68,
+        line: 69,
         request: {
           id: 'test:falls-back-when-the-pool-is-down',
           policy: 'support',
@@ -47,7 +47,7 @@ describe('test blocks of support.policy', () => {
       {
         ...base,
         name: 'confidential reasoning stays private',
-        line: 74,
+        line: 75,
         request: {
           id: 'test:confidential-reasoning-stays-private',
           policy: 'support',
@@ -60,7 +60,7 @@ describe('test blocks of support.policy', () => {
       {
         ...base,
         name: 'spent budget downgrades',
-        line: 79,
+        line: 80,
         request: {
           id: 'test:spent-budget-downgrades',
           policy: 'support',
@@ -74,7 +74,7 @@ describe('test blocks of support.policy', () => {
       {
         ...base,
         name: 'unknown capability is refused',
-        line: 85,
+        line: 86,
         request: {
           id: 'test:unknown-capability-is-refused',
           policy: 'support',

@@ -33,7 +33,7 @@ describe('good fixtures (the spec examples)', () => {
       // 20s) is shorter, and gpt-4o is not escalated to again once tried.
       "support.policy warning SY056-deadline-too-short at 43:14: deadline 8s of route 'interactive' is shorter than its chain's worst case, 75.6s (llama-8b 3 attempts × 5s + 600ms backoff, then escalate to gpt-4o 60s)",
       // reasoning falls back to llama-8b, which lists chat, summarize, classify only.
-      `support.policy warning SY058-missing-capability at 48:14: model 'llama-8b' lacks capability "reasoning", which route 'reasoning' matches on (its capabilities: chat, summarize, classify)`,
+      `support.policy warning SY058-missing-capability at 49:14: model 'llama-8b' lacks capability "reasoning", which route 'reasoning' matches on (its capabilities: chat, summarize, classify)`,
     ]);
   });
 

@@ -167,6 +167,7 @@ export function supportPlan(): Plan {
           { model: 'gpt-4o', when: { op: 'output', field: 'invalid' }, whenText: 'output.invalid' },
         ],
         deadlineMs: null,
+        execution: 'durable',
       },
       {
         name: 'interactive',
@@ -188,6 +189,7 @@ export function supportPlan(): Plan {
           },
         ],
         deadlineMs: 8_000,
+        execution: 'direct',
       },
       {
         name: 'reasoning',
@@ -197,6 +199,7 @@ export function supportPlan(): Plan {
         fallbacks: [{ model: 'llama-8b' }],
         escalations: [],
         deadlineMs: null,
+        execution: 'durable',
       },
       {
         name: 'batch',
@@ -212,6 +215,7 @@ export function supportPlan(): Plan {
         fallbacks: [],
         escalations: [],
         deadlineMs: null,
+        execution: 'durable',
       },
     ],
     otherwise: { kind: 'reject', message: 'no route serves this capability' },
@@ -276,6 +280,7 @@ export function offlinePlan(): Plan {
         fallbacks: [],
         escalations: [],
         deadlineMs: null,
+        execution: 'durable',
       },
     ],
     otherwise: null,
@@ -298,6 +303,7 @@ export function route(
     fallbacks: [],
     escalations: [],
     deadlineMs: null,
+    execution: 'durable',
     ...more,
   };
 }
