@@ -3,16 +3,19 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SwitchyardClient } from '../../client/index.js';
+import { openStore, storeUrl } from '../../store/index.js';
 import type { InferenceRequest } from '../../plan/types.js';
 import { CliError, parse } from '../args.js';
 import type { CommandResult } from '../result.js';
 
-export const demoUsage = `usage: switchyard demo [--policies DIR] [--port 7233]
+export const demoUsage = `usage: switchyard demo [--policies DIR] [--port 7233] [--http-port N]
 
 The main job on the embedded default, in one command: starts the dev stack ('switchyard dev':
-a Temporal dev server with its state under .switchyard/, the store and a worker) with the
-quick-start policy, whose routes run a GGUF model inside the worker, sends a few requests through
-the typed client, prints each answer with its decision, and stops everything.
+a Temporal dev server with its state under .switchyard/, the store, a worker and the
+OpenAI-compatible front door) with the quick-start policy, whose routes run a GGUF model inside the
+worker, makes a key, sends a few requests through the front door as any OpenAI SDK would, prints
+each answer with its decision, and stops everything. --http-port: the front door's port (default:
+a free one).
 Default policies: examples/quickstart (run 'bash scripts/fetch-model.sh' first for its model).`;
 
 const REQUESTS: InferenceRequest[] = [
@@ -53,14 +56,30 @@ const REQUESTS: InferenceRequest[] = [
   },
 ];
 
+/** A key for the demo's requests, in the dev stack's store (only its hash is kept there). */
+async function demoKey(): Promise<string> {
+  const store = await openStore(storeUrl());
+  try {
+    return (await store.createKey({ team: 'demo', policy: 'quickstart' })).key;
+  } finally {
+    await store.close();
+  }
+}
+
 function repoRoot(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 }
 
-/** Starts `switchyard dev` as a child and resolves once it prints its ready line. */
+const FRONT_DOOR = /front door \(OpenAI-compatible\): (http:\/\/\S+)/;
+
+/** Starts `switchyard dev` as a child and resolves once it prints its front door's URL. */
 function startDev(args: string[]): Promise<{ child: ChildProcess; output: () => string }> {
-  const bin = path.join(repoRoot(), 'bin', 'switchyard.js');
-  const child = spawn(process.execPath, [bin, 'dev', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The same command this demo runs as (the installed bin, or the source through tsx in tests), so
+  // the dev stack is the same code.
+  const entry = process.argv[1] ?? path.join(repoRoot(), 'bin', 'switchyard.js');
+  const child = spawn(process.execPath, [...process.execArgv, entry, 'dev', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(
@@ -69,7 +88,7 @@ function startDev(args: string[]): Promise<{ child: ChildProcess; output: () => 
     );
     const onData = (chunk: Buffer): void => {
       output += chunk.toString();
-      if (/ready on /.test(output)) {
+      if (FRONT_DOOR.test(output)) {
         clearTimeout(timer);
         resolve({ child, output: () => output });
       }
@@ -114,7 +133,7 @@ function describe(result: Awaited<ReturnType<SwitchyardClient['infer']>>, ms: nu
 export async function demo(argv: string[]): Promise<CommandResult> {
   const { values, positionals } = parse(
     argv,
-    { policies: { type: 'string' }, port: { type: 'string' } },
+    { policies: { type: 'string' }, port: { type: 'string' }, 'http-port': { type: 'string' } },
     demoUsage,
   );
   if (values.help) return { stdout: demoUsage, exitCode: 0 };
@@ -128,19 +147,46 @@ export async function demo(argv: string[]): Promise<CommandResult> {
   process.stdout.write(
     `switchyard demo: starting the dev stack with ${path.relative(process.cwd(), policies) || '.'} …\n`,
   );
-  const { child } = await startDev(['--policies', policies, '--port', port]);
+  const httpPort = String(values['http-port'] ?? '0');
+  const { child, output } = await startDev(['--policies', policies, '--port', port, '--http-port', httpPort]);
+  const baseUrl = FRONT_DOOR.exec(output())![1]!;
   let client: SwitchyardClient | undefined;
   let failures = 0;
   try {
     client = await SwitchyardClient.connect({ address: `127.0.0.1:${port}` });
+    const key = await demoKey();
+    process.stdout.write(`switchyard demo: the front door is ${baseUrl}; a key for team demo was made\n`);
     const run = Date.now().toString(36);
     for (const [index, template] of REQUESTS.entries()) {
-      const request = { ...template, id: `demo-${run}-${index + 1}` };
-      const question = request.messages.at(-1)!.content;
-      process.stdout.write(`\n${request.id}  ${request.capability}: ${question}\n`);
+      const idempotencyKey = `demo-${run}-${index + 1}`;
+      const question = template.messages.at(-1)!.content;
+      process.stdout.write(`\nPOST ${baseUrl}/chat/completions  ${template.capability}: ${question}\n`);
       const started = Date.now();
-      const result = await client.infer(request);
+      const response = await fetch(`${baseUrl}/chat/completions`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${key}`,
+          'content-type': 'application/json',
+          'idempotency-key': idempotencyKey,
+        },
+        body: JSON.stringify({
+          model: `${template.policy}/${template.capability}`,
+          messages: template.messages,
+          user: template.user,
+          ...(template.temperature !== undefined ? { temperature: template.temperature } : {}),
+        }),
+      });
+      await response.text();
+      const id = response.headers.get('x-switchyard-request-id');
+      if (id === null)
+        throw new CliError(
+          'E-DEMO-HTTP',
+          `the front door answered HTTP ${response.status} without a request id`,
+        );
+      // The decision in full comes from the request's workflow (the route's execution is durable).
+      const result = await client.handle(id).result();
       if (result.status === 'failed') failures++;
+      process.stdout.write(`  HTTP ${response.status}, x-switchyard-request-id ${id}\n`);
       process.stdout.write(`${describe(result, Date.now() - started)}\n`);
     }
   } finally {
