@@ -3,12 +3,12 @@ import {
   type AstNode,
   type Cancellation,
   interruptAndCheck,
-  isOperationCancelled,
   type LangiumCoreServices,
   type ValidationAcceptor,
   type ValidationCheck,
   ValidationRegistry,
 } from 'langium';
+import { reportCheckFailure } from './validator.js';
 
 type Check = (node: AstNode, accept: ValidationAcceptor, token: Cancellation.CancellationToken) => unknown;
 
@@ -16,17 +16,13 @@ type Check = (node: AstNode, accept: ValidationAcceptor, token: Cancellation.Can
  * Langium wraps every check in an async function and awaits it for every node, even when the
  * check is synchronous and the node has none: on a 50k-line file that bookkeeping costs as much
  * as the checks. This registry keeps the checks synchronous when they are (a failing check still
- * becomes a diagnostic, as Langium does), and lists each type's checks once.
+ * becomes a diagnostic, `E-CHECK-FAILED` as in validator.ts), and lists each type's checks once.
  */
 export class SwitchyardValidationRegistry extends ValidationRegistry {
   private readonly byType = new Map<string, Check[]>();
 
   protected override wrapValidationException(check: ValidationCheck, thisObj: unknown): ValidationCheck {
-    const report = (error: unknown, node: AstNode, accept: ValidationAcceptor): void => {
-      if (isOperationCancelled(error)) throw error;
-      const message = error instanceof Error ? error.message : String(error);
-      accept('error', `An error occurred during validation: ${message}`, { node });
-    };
+    const report = reportCheckFailure;
     return ((node: AstNode, accept: ValidationAcceptor, token: Cancellation.CancellationToken) => {
       try {
         const result = check.call(thisObj, node, accept, token) as unknown;

@@ -72,6 +72,13 @@ export const IssueCodes = {
 
 export type IssueCode = (typeof IssueCodes)[keyof typeof IssueCodes];
 
+/**
+ * A check of the validator itself failed on a node: a bug in Switchyard, not in the policy. Reported
+ * as one error at the node, while the node's other checks still run (validator.ts). Not an
+ * `IssueCode`: no policy is meant to produce it (docs/language.md §9.1).
+ */
+export const CHECK_FAILED = 'E-CHECK-FAILED';
+
 export type IssueSeverity = 'error' | 'warning';
 
 /**

@@ -1,10 +1,18 @@
-import type { ValidationCheck, ValidationChecks } from 'langium';
+import {
+  type AstNode,
+  type Cancellation,
+  isOperationCancelled,
+  type ValidationAcceptor,
+  type ValidationCheck,
+  type ValidationChecks,
+} from 'langium';
 import type { SwitchyardAstType } from '../generated/ast.js';
 import type { SwitchyardServices } from '../switchyard-module.js';
 import { budgetChecks } from './budgets.js';
 import { conditionChecks } from './conditions.js';
 import { guardChecks } from './guards.js';
 import { importChecks } from './imports.js';
+import { CHECK_FAILED } from './issue-codes.js';
 import { literalChecks } from './literals.js';
 import { nameChecks } from './names.js';
 import { providerChecks } from './providers.js';
@@ -25,10 +33,47 @@ function named(check: ValidationCheck): ValidationCheck {
 }
 
 /**
+ * Reports a check that threw (or whose promise rejected) as one `E-CHECK-FAILED` error at the node:
+ * the message, never a stack trace. Cancellation is not a failure: it goes on up.
+ */
+export function reportCheckFailure(error: unknown, node: AstNode, accept: ValidationAcceptor): void {
+  if (isOperationCancelled(error)) throw error;
+  const message = error instanceof Error ? error.message : String(error);
+  accept('error', `internal error in a check of this ${node.$type} (a bug in Switchyard): ${message}`, {
+    node,
+    code: CHECK_FAILED,
+    data: { code: CHECK_FAILED },
+  });
+}
+
+/** Runs one check on its own: a failure becomes a diagnostic instead of ending the node's checks. */
+function isolated(
+  check: ValidationCheck,
+  node: AstNode,
+  accept: ValidationAcceptor,
+  cancelToken: Cancellation.CancellationToken,
+): Promise<void> | undefined {
+  try {
+    const result = check(node, accept, cancelToken) as unknown;
+    if (result instanceof Promise) {
+      return result.then(
+        () => undefined,
+        (error: unknown) => reportCheckFailure(error, node, accept),
+      );
+    }
+  } catch (error) {
+    reportCheckFailure(error, node, accept);
+  }
+  return undefined;
+}
+
+/**
  * Joins the checks of every concern into one check per node type: Langium awaits each registered
  * check of each node, and on a 50k-line workspace those awaits alone cost more than the checks.
+ * Each check still runs on its own: one that throws becomes one diagnostic and the others run;
+ * the joined check returns a promise only when some check is asynchronous, and awaits them all.
  */
-function merge(...all: Checks[]): Checks {
+export function combineChecks(...all: Checks[]): Checks {
   const byType: Record<string, ValidationCheck[]> = {};
   for (const checks of all) {
     for (const [type, check] of Object.entries(checks) as [string, ValidationCheck | ValidationCheck[]][]) {
@@ -38,7 +83,12 @@ function merge(...all: Checks[]): Checks {
   const merged: Record<string, ValidationCheck> = {};
   for (const [type, checks] of Object.entries(byType)) {
     const one: ValidationCheck = (node, accept, cancelToken) => {
-      for (const check of checks) void check(node, accept, cancelToken);
+      let pending: Promise<void>[] | undefined;
+      for (const check of checks) {
+        const result = isolated(check, node, accept, cancelToken);
+        if (result) (pending ??= []).push(result);
+      }
+      return pending && Promise.all(pending).then(() => undefined);
     };
     merged[type] = NAMED.has(type) ? named(one) : one;
   }
@@ -60,7 +110,12 @@ export class SwitchyardValidator {
   constructor(private readonly services: SwitchyardServices) {}
 
   checks(): Checks {
-    return merge(
+    return combineChecks(...this.concerns());
+  }
+
+  /** The checks of each concern, in the order they run on a node. */
+  protected concerns(): Checks[] {
+    return [
       nameChecks(this.services),
       importChecks(this.services),
       structureChecks(),
@@ -71,6 +126,6 @@ export class SwitchyardValidator {
       budgetChecks(),
       guardChecks(this.services),
       testChecks(),
-    );
+    ];
   }
 }
