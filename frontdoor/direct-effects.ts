@@ -43,16 +43,20 @@ export function sleepFor(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
- * The longest a request may still run: its deadline, else every attempt of every model it may
- * try (each retry after its longest backoff), plus the margin a reservation lives past its
- * attempts — so a request still alive is never swept.
+ * How long a request may still hold a reservation: its deadline, else every attempt of every model
+ * it may try (each retry after its longest backoff); plus two of its longest attempt timeouts and
+ * the margin, as a reservation lives 3 × its attempt's timeout + the margin from when it is made —
+ * so one write covers the request unless it waits, and a request still alive is never swept.
  */
 export function aliveBoundMs(decision: Decision): number {
-  if (decision.deadlineMs !== null) return decision.deadlineMs + RESERVATION_MARGIN_MS;
   const entries: ChainEntry[] = [...decision.chain, ...Object.values(decision.governance.downgrades)];
   let total = 0;
-  for (const e of entries) total += (1 + e.retries) * (e.timeoutMs + e.backoffMs * 2 ** e.retries);
-  return total + RESERVATION_MARGIN_MS;
+  let longest = 0;
+  for (const e of entries) {
+    total += (1 + e.retries) * (e.timeoutMs + e.backoffMs * 2 ** e.retries);
+    longest = Math.max(longest, e.timeoutMs);
+  }
+  return (decision.deadlineMs ?? total) + 2 * longest + RESERVATION_MARGIN_MS;
 }
 
 /**
