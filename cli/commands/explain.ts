@@ -3,6 +3,7 @@ import {
   formatDollars,
   simulate,
   attemptWorstCost,
+  bufferingOf,
   type ChainEntry,
   type Decision,
   type InferenceRequest,
@@ -16,9 +17,10 @@ import { compileFiles } from '../plans.js';
 export const explainUsage = `usage: switchyard explain FILE --request REQ.json|- [--format text|json]
 
 Shows the decision for one JSON request without calling any model: the route and
-the condition that chose it, the candidate chain with its call options, what 'require' rules and
-guards removed and why, the budgets and rate limits that apply, the worst-case cost of each
-candidate, and what happens when every model answers.
+the condition that chose it, its execution mode (durable or direct), the candidate chain with its
+call options, what 'require' rules and guards removed and why, the budgets and rate limits that
+apply, the worst-case cost of each candidate, which guard or escalation rule holds back a streamed
+answer until it passes, and what happens when every model answers.
 Exit status: 0 explained (whatever the decision), 1 errors in FILE or REQ.json, 2 usage.`;
 
 function readRequest(file: string): InferenceRequest {
@@ -31,6 +33,28 @@ function options(entry: ChainEntry): string {
   if (entry.retries > 0) parts.push(`retries ${entry.retries}`, `backoff ${durationText(entry.backoffMs)}`);
   if (entry.maxTokens !== null) parts.push(`max-tokens ${entry.maxTokens}`);
   return parts.join(', ');
+}
+
+/** docs/language.md "Execution modes": only the HTTP front door runs a route direct. */
+function executionText(mode: 'durable' | 'direct'): string {
+  return mode === 'direct'
+    ? 'direct (the HTTP front door runs it in its own process; the client and switchyard run stay durable)'
+    : 'durable (one workflow per request)';
+}
+
+/**
+ * docs/language.md "Streaming": for each candidate, whether a streaming caller gets its tokens as
+ * they come or only once the named guard or escalation rule has seen the whole answer.
+ */
+function streamRows(decision: Decision): string[] {
+  const buffering = bufferingOf(decision);
+  return buffering.map((entry, index) => {
+    const label = index === 0 ? 'stream' : '';
+    const which = index < decision.chain.length ? `${index + 1}.` : `${entry.role}`;
+    const how =
+      entry.bufferedBy === null ? 'streamed as produced' : `buffered until ${entry.bufferedBy} passes`;
+    return `${label.padEnd(10)} ${which} ${entry.model}: ${how}`;
+  });
 }
 
 export function renderDecision(plan: Plan, request: InferenceRequest, decision: Decision): string[] {
@@ -46,6 +70,7 @@ export function renderDecision(plan: Plan, request: InferenceRequest, decision: 
       `${decision.route}${decision.matched ? `  when ${decision.matched}` : decision.via === 'otherwise' ? '  (otherwise)' : ''}`,
     );
   else row('route', 'none matches');
+  if (decision.execution !== null) row('execution', executionText(decision.execution));
   if (decision.split) {
     row(
       'split',
@@ -61,6 +86,7 @@ export function renderDecision(plan: Plan, request: InferenceRequest, decision: 
       `${index + 1}. ${entry.model} (${entry.role}${when}; ${where}; ${options(entry)}; worst case $${formatDollars(cost.nanos)})`,
     );
   });
+  lines.push(...streamRows(decision));
   for (const exclusion of decision.excluded)
     row('excluded', `${exclusion.model} (${exclusion.role}): ${exclusion.reason} [${exclusion.rule}]`);
   for (const guard of decision.guards) {
@@ -126,7 +152,14 @@ export async function explain(argv: string[]): Promise<CommandResult> {
   }
   const { decision, result } = simulate(plan, request);
   if (format === 'json')
-    return { stdout: JSON.stringify({ decision, ifEveryModelAnswers: result }, null, 2), exitCode: 0 };
+    return {
+      stdout: JSON.stringify(
+        { decision, streaming: bufferingOf(decision), ifEveryModelAnswers: result },
+        null,
+        2,
+      ),
+      exitCode: 0,
+    };
 
   const lines = renderDecision(plan, request, decision);
   if (decision.status !== 'rejected') {

@@ -13,6 +13,11 @@ policies' plans, with the same evaluator the workers use, without any server.
 The last line is 'N passed, N failed'.
 Exit status: 0 all tests pass, 1 a test failed or a file has errors, 2 usage.`;
 
+/** The route's execution mode as the summary shows it (docs/language.md "Execution modes"): ` [direct]`. */
+function executionTag(execution: 'durable' | 'direct' | null): string {
+  return execution === null ? '' : ` [${execution}]`;
+}
+
 export async function test(argv: string[]): Promise<CommandResult> {
   const { values, positionals } = parse(argv, { format: { type: 'string' } }, testUsage);
   if (values.help) return { stdout: testUsage, exitCode: 0 };
@@ -58,7 +63,7 @@ export async function test(argv: string[]): Promise<CommandResult> {
     const { result } = outcome;
     const summary =
       result.status === 'served'
-        ? `route ${result.route} → ${result.model}, ${result.attempts.length} attempt${result.attempts.length === 1 ? '' : 's'}`
+        ? `route ${result.route}${executionTag(result.decision.execution)} → ${result.model}, ${result.attempts.length} attempt${result.attempts.length === 1 ? '' : 's'}`
         : `${result.status}: ${result.reason ?? ''}`;
     lines.push(`  ${outcome.passed ? 'ok  ' : 'FAIL'} ${testCase.name}  (${summary})`);
     for (const failure of outcome.failures) {

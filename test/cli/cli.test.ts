@@ -201,7 +201,7 @@ describe('switchyard test', () => {
     const { code, stdout } = run(['test', 'examples/']);
     expect(code).toBe(0);
     expect(stdout).toContain(
-      '  ok   falls back when the pool is down  (route interactive → gpt-4o, 4 attempts)',
+      '  ok   falls back when the pool is down  (route interactive [direct] → gpt-4o, 4 attempts)',
     );
     const tests = examplePolicies().reduce(
       (n, f) => n + (fs.readFileSync(f, 'utf8').match(/^test "/gm) ?? []).length,
