@@ -2,8 +2,9 @@
  * Completion: Langium proposes the keywords the grammar allows at the cursor and the names a
  * reference can take (models, providers, budgets, routes, policies, from the file's import
  * closure). This adds what the grammar cannot know: request fields in conditions, the values a
- * field takes (`interactive`, `confidential`, …), and the capabilities the catalog's models
- * declare (bare in `capabilities`, quoted after `capability ==`).
+ * field takes (`interactive`, `confidential`, …), the capabilities the catalog's models
+ * declare (bare in `capabilities`, quoted after `capability ==`), and what each execution mode
+ * means (after `execution`).
  */
 import { AstUtils, GrammarAST, type LangiumDocuments, type MaybePromise } from 'langium';
 import {
@@ -34,6 +35,12 @@ const FIELD_DOCS: Record<string, string> = {
   'output.empty': 'the answer is empty',
   'output.invalid': 'an after guard rejected the answer',
   'output.tokens': 'output tokens of the answer',
+};
+
+/** docs/language.md "Execution modes", for the completion's detail after `execution`. */
+const EXECUTION_DOCS: Record<string, string> = {
+  durable: 'the default: each request is one Temporal workflow, it survives any worker or front door',
+  direct: 'the HTTP front door runs the request in its own process, without a workflow',
 };
 
 const FIELD = String.raw`([A-Za-z][\w-]*(?:\.[A-Za-z][\w-]*)?)`;
@@ -80,6 +87,19 @@ export class SwitchyardCompletionProvider extends DefaultCompletionProvider {
           });
         }
         return;
+      case 'Execution':
+        if (GrammarAST.isKeyword(next.feature) && next.feature.value in EXECUTION_DOCS) {
+          const mode = next.feature.value;
+          acceptor(context, {
+            label: mode,
+            kind: CompletionItemKind.EnumMember,
+            detail: `execution ${mode}`,
+            documentation: EXECUTION_DOCS[mode],
+            sortText: mode === 'durable' ? '0' : '1',
+          });
+          return;
+        }
+        return super.completionFor(context, next, acceptor);
       case 'Value':
       case 'StringValue':
       case 'NameValue':

@@ -1,8 +1,8 @@
 /**
- * Hover: on a model (its provider, private or external, context, prices), a route (its chain, the
- * worst-case cost of one request in dollars, the worst-case latency against its deadline), a budget
- * (limits and windows), and on providers, policies, guards, rate limits and tests. Hovering a
- * reference shows what it names.
+ * Hover: on a model (its provider, private or external, context, prices), a route (its execution
+ * mode, its chain, the worst-case cost of one request in dollars, the worst-case latency against
+ * its deadline), a budget (limits and windows), and on providers, policies, guards, rate limits and
+ * tests. Hovering a reference shows what it names.
  */
 import type { AstNode, MaybePromise } from 'langium';
 import { AstNodeHoverProvider } from 'langium/lsp';
@@ -57,6 +57,7 @@ import {
   providerTimeoutMs,
 } from '../validation/catalog-facts.js';
 import { sourceText } from '../validation/condition-facts.js';
+import { effectiveExecution, policyExecution } from '../validation/execution.js';
 import {
   TYPICAL_INPUT_TOKENS,
   describeChain,
@@ -130,10 +131,22 @@ export function providerHover(provider: Provider): string {
   return lines.join('\n');
 }
 
+/** docs/language.md "Execution modes": what the mode means, and where it comes from. */
+function executionLine(route: Route): string {
+  const { mode, from } = effectiveExecution(route);
+  const source = from === 'route' ? '' : from === 'policy' ? " (the policy's default)" : ' (the default)';
+  const meaning =
+    mode === 'direct'
+      ? 'the HTTP front door runs each request in its own process, without a workflow'
+      : 'each request is one workflow, which survives the loss of any worker or front door';
+  return `Execution: **${mode}**${source} — ${meaning}`;
+}
+
 export function routeHover(route: Route): string {
   const policy = route.$container as Policy | undefined;
   const lines = [`**route ${route.name}**${policy?.name ? ` in policy ${policy.name}` : ''}`, ''];
   if (route.when) lines.push(`when ${code(sourceText(route.when, 200))}`, '');
+  lines.push(executionLine(route), '');
   const chain = describeChain(route);
   if (chain.length > 0) lines.push('Chain:', '', ...chain, '');
   const cost = routeWorstCost(route);
@@ -232,6 +245,7 @@ export function policyHover(policy: Policy): string {
     ...(description ? ['', description] : []),
     '',
     `- ${count(policy.items.filter(isRoute).length, 'route')}, ${count(policy.items.filter(isBudget).length, 'budget')}, ${count(policy.items.filter(isRateLimit).length, 'rate limit')}, ${count(policy.items.filter(isGuard).length, 'guard')}, ${count(policy.items.filter(isRequire).length, 'require rule')}`,
+    `- execution: ${policyExecution(policy)?.mode ?? 'durable'} (the default of its routes)`,
     `- otherwise: ${otherwise ? (otherwise.action === 'route' ? `route ${otherwise.route?.$refText}` : `reject${otherwise.message ? ` "${otherwise.message}"` : ''}`) : 'reject (default message)'}`,
   ].join('\n');
 }
