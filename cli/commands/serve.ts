@@ -5,6 +5,7 @@
  */
 import { Client, type Connection } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
+import { largePayloadCodec } from '../../client/large-payloads.js';
 import { storeKeys } from '../../frontdoor/auth.js';
 import { createDirectRunner, type DirectRunner } from '../../frontdoor/direct.js';
 import { providerConcurrency } from '../../worker/queues.js';
@@ -95,7 +96,14 @@ export async function openFrontDoor(options: {
       direct,
       keys: storeKeys(store),
       temporal: {
-        client: new Client({ connection, namespace: options.config.namespace }),
+        // Prompts over 1 MiB travel as references to the store's blobs (docs/http.md "Limits and
+        // hardening"); workers decode them with the same codec over the same store. Below that
+        // they go inline (Temporal takes up to 2 MB), so a worker without the codec still works.
+        client: new Client({
+          connection,
+          namespace: options.config.namespace,
+          dataConverter: { payloadCodecs: [largePayloadCodec(store, { thresholdBytes: 1024 * 1024 })] },
+        }),
         taskQueue: options.config.taskQueue,
         eagerStart: options.workerConnection !== undefined,
       },
