@@ -41,6 +41,12 @@ export interface AttemptActivityOptions {
    * attempts together (worker/worker.ts: concurrency × endpoints). Absent: no limit here.
    */
   concurrency?: (provider: ProviderPlan) => number;
+  /**
+   * The gates to share with other attempt runners of this process (a worker and the front door's
+   * direct runner side by side): then a provider runs at most its concurrency in the process, not
+   * that much per runner. Wins over `concurrency`.
+   */
+  gates?: ProviderGates;
   /** Whether this process serves `queue` in-process (its attempts may run as local activities). */
   servesLocally?: (queue: string) => boolean;
   /** Passed to `createProvider` (stream, endpoint pool, env, threads …); `baseDir` comes from the plan. */
@@ -51,20 +57,29 @@ export interface AttemptActivityOptions {
   relay?: DeltaRelay;
 }
 
-export function createAttemptActivities(options: AttemptActivityOptions) {
-  const maxContentBytes = options.maxContentBytes ?? MAX_CONTENT_BYTES;
-  const gates = new Map<string, Semaphore>();
-  const gateOf = (provider: ProviderPlan): Semaphore | undefined => {
-    if (options.concurrency === undefined) return undefined;
-    const permits = Math.max(1, options.concurrency(provider));
+/** One concurrency gate per provider (and permit count), shared by whoever runs its attempts. */
+export class ProviderGates {
+  private readonly gates = new Map<string, Semaphore>();
+
+  constructor(private readonly permitsOf: (provider: ProviderPlan) => number) {}
+
+  of(provider: ProviderPlan): Semaphore {
+    const permits = Math.max(1, this.permitsOf(provider));
     const key = `${provider.name}\0${permits}`;
-    let gate = gates.get(key);
+    let gate = this.gates.get(key);
     if (gate === undefined) {
       gate = new Semaphore(permits);
-      gates.set(key, gate);
+      this.gates.set(key, gate);
     }
     return gate;
-  };
+  }
+}
+
+export function createAttemptActivities(options: AttemptActivityOptions) {
+  const maxContentBytes = options.maxContentBytes ?? MAX_CONTENT_BYTES;
+  const gates =
+    options.gates ?? (options.concurrency !== undefined ? new ProviderGates(options.concurrency) : undefined);
+  const gateOf = (provider: ProviderPlan): Semaphore | undefined => gates?.of(provider);
   const resolve = (input: AttemptInput): Resolved | { missing: string } => {
     const loaded = options.plans.byHash(input.planHash);
     const model = loaded?.plan.models[input.model];

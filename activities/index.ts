@@ -7,6 +7,7 @@
 export {
   createAttemptActivities,
   MAX_CONTENT_BYTES,
+  ProviderGates,
   type AttemptActivityImplementations,
   type AttemptActivityOptions,
 } from './attempt.js';

@@ -37,6 +37,8 @@ export interface DirectRunnerOptions {
   providers?: AttemptActivityOptions['providers'];
   /** Attempts one provider may run at once in this process (as the worker's gate). Absent: no limit. */
   concurrency?: AttemptActivityOptions['concurrency'];
+  /** Gates shared with a worker in this process (wins over `concurrency`): see activities/attempt.ts. */
+  gates?: AttemptActivityOptions['gates'];
   /** The clock (epoch ms). @default Date.now */
   clock?: () => number;
   /** Where API-key variables are read from to scrub them from the audit. @default process.env */
@@ -85,6 +87,7 @@ export function createDirectRunner(options: DirectRunnerOptions): DirectRunner {
     relay,
     ...(options.providers !== undefined ? { providers: options.providers } : {}),
     ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+    ...(options.gates !== undefined ? { gates: options.gates } : {}),
   });
 
   const sweep = async () => {

@@ -16,6 +16,7 @@ import {
   createAttemptActivities,
   createLocalActivities,
   type AttemptActivityOptions,
+  type ProviderGates,
 } from '../activities/index.js';
 import { createGovernanceActivities } from '../activities/governance.js';
 import { closeProviders } from '../activities/providers/index.js';
@@ -62,6 +63,11 @@ export interface StartWorkersOptions {
    * streamed requests run without streaming.
    */
   relay?: DeltaRelay;
+  /**
+   * Provider gates shared with the front door's direct runner in this process (one concurrency per
+   * provider for both). Absent: this worker's own (`providerConcurrency`).
+   */
+  gates?: ProviderGates;
   /** How long in-flight attempts may finish on shutdown before they are cancelled. @default 5000 */
   shutdownGraceMs?: number;
   /** Extra Temporal worker options for the workflow worker (tuning). */
@@ -162,6 +168,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   const attempts = createAttemptActivities({
     plans: registry,
     concurrency: providerConcurrency,
+    ...(options.gates ? { gates: options.gates } : {}),
     servesLocally: (queue) => localAttempts && served.has(queue),
     ...(options.providers ? { providers: options.providers } : {}),
     ...(options.relay ? { relay: options.relay } : {}),
