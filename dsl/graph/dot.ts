@@ -63,7 +63,10 @@ function nodeStatement(node: GraphNode, index: number): string {
   const details = node.details.map((d) => `<font point-size="10">${html(d)}</font>`);
   const label = `<${[title, ...details].join('<br/>')}>`;
   const privacy = node.private === true ? ' sy-private' : node.private === false ? ' sy-external' : '';
-  return `    n${index} [id=${dotString(nodeSvgId(index))}, class=${dotString(`sy-node sy-${node.kind}${privacy}`)}, shape=${style.shape}, style="rounded,filled", fillcolor=${dotString(colours.fill)}, color=${dotString(colours.stroke)}, fontcolor=${dotString(dark ? '#ffffff' : '#212121')}, tooltip=${dotString(node.id)}, label=${label}];`;
+  const execution = node.execution ? ` sy-${node.execution}` : '';
+  // A direct route (run by the front door, without a workflow) has a dashed border.
+  const border = node.execution === 'direct' ? 'rounded,filled,dashed' : 'rounded,filled';
+  return `    n${index} [id=${dotString(nodeSvgId(index))}, class=${dotString(`sy-node sy-${node.kind}${privacy}${execution}`)}, shape=${style.shape}, style="${border}", fillcolor=${dotString(colours.fill)}, color=${dotString(colours.stroke)}, fontcolor=${dotString(dark ? '#ffffff' : '#212121')}, tooltip=${dotString(node.id)}, label=${label}];`;
 }
 
 function edgeStatement(edge: GraphEdge, index: number, ids: Map<string, number>): string | undefined {

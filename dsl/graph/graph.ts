@@ -1,8 +1,8 @@
 /**
  * The policy diagram as a graph, computed from the linked model: each policy's routes (with their
  * conditions) → primary, split, fallback and escalation targets (edges labelled with what makes
- * them run) → models → providers (private or external), with budgets, rate limits, guards and
- * `require` rules attached where they apply. Layout is not decided here: dot.ts hands the graph
+ * them run; each route with its execution mode) → models → providers (private or external), with
+ * budgets, rate limits, guards and `require` rules attached where they apply. Layout is not decided here: dot.ts hands the graph
  * to Graphviz.
  */
 import { AstUtils, type AstNode, type CstNode, GrammarUtils } from 'langium';
@@ -44,6 +44,7 @@ import {
   providerOf,
 } from '../validation/catalog-facts.js';
 import { sourceText } from '../validation/condition-facts.js';
+import { effectiveExecution, type ExecutionMode } from '../validation/execution.js';
 import { allTargets, type ChainTarget } from '../validation/route-facts.js';
 
 export type GraphNodeKind =
@@ -78,6 +79,8 @@ export interface GraphNode {
   details: string[];
   /** For providers and models: private (true) or external (false). */
   private?: boolean;
+  /** For routes: how their requests run (docs/language.md "Execution modes"). */
+  execution?: ExecutionMode;
   /** The policy whose box holds this node (routes, budgets, guards …). */
   policy?: string;
   location?: SourceLocation;
@@ -178,6 +181,7 @@ export function buildPolicyGraph(root: Document): PolicyGraph {
     for (const route of policy.items.filter(isRoute)) {
       index++;
       const deadline = route.items.find(isDeadline)?.value;
+      const execution = effectiveExecution(route).mode;
       const id = add({
         id: `route:${policy.name}/${route.name}`,
         kind: 'route',
@@ -185,7 +189,9 @@ export function buildPolicyGraph(root: Document): PolicyGraph {
         details: [
           `when ${sourceText(route.when, 70)}`,
           ...(deadline !== undefined ? [`deadline ${formatDuration(deadline)}`] : []),
+          `execution ${execution}`,
         ],
+        execution,
         policy: policy.name,
         location: locationOf(route),
       });
