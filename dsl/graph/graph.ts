@@ -1,9 +1,9 @@
 /**
  * The policy diagram as a graph, computed from the linked model: each policy's routes (with their
- * conditions) → primary, split, fallback and escalation targets (edges labelled with what makes
- * them run; each route with its execution mode) → models → providers (private or external), with
- * budgets, rate limits, guards and `require` rules attached where they apply. Layout is not decided here: dot.ts hands the graph
- * to Graphviz.
+ * conditions and execution mode) → primary, split, fallback and escalation targets (edges labelled
+ * with what makes them run) → models → providers (private or external), with budgets, rate limits,
+ * guards and `require` rules attached where they apply. Layout is not decided here: dot.ts hands
+ * the graph to Graphviz.
  */
 import { AstUtils, type AstNode, type CstNode, GrammarUtils } from 'langium';
 import type { Range } from 'vscode-languageserver-types';
