@@ -6,7 +6,6 @@
  * re-exports them, with the activity interfaces, to every room that implements or calls them
  * (plan/ imports nothing outside itself, so they are defined here).
  */
-import type { GovernanceSnapshot } from './trace.js';
 import type {
   AnswerOutput,
   ApplicableBudget,
@@ -14,6 +13,7 @@ import type {
   AttemptGuardAction,
   AttemptResult,
   Decision,
+  GovernanceSnapshot,
   InferenceResult,
   RateLimitUse,
   Reservation,
