@@ -1,5 +1,5 @@
 /**
- * The decision for one request (LANGUAGE.md §3.2 steps 1–4, §5 "Evaluation order"): choose the
+ * The decision for one request (docs/language.md §6 steps 1–6): choose the
  * route, build its candidate chain, filter it with `require` rules and `before` guards, and say
  * which budgets, rate limits, redactions and `after` checks apply. No attempt is made here: the
  * execution machine (execution.ts) drives attempts from the decision.
@@ -167,7 +167,8 @@ export function decide(plan: Plan, request: InferenceRequest): Decision {
   decision.chain = chain;
   recordGuardRemovals(ctx);
 
-  // §5: the `before` guards on `all` or on the chosen route reject the whole request.
+  // docs/language.md §6 step 6: the `before` guards on `all` or on the chosen route reject the
+  // whole request.
   for (const guard of index.before) {
     const target = guard.target;
     if (target.kind !== 'all' && !(target.kind === 'route' && target.route === route.name)) continue;
@@ -223,7 +224,10 @@ function keep(ctx: Context, target: CallTarget, role: Exclusion['role']): boolea
   return false;
 }
 
-/** §5: split targets removed by `require` (or a guard) drop out; the others keep their relative weights. */
+/**
+ * docs/language.md §6 step 4: split targets removed by `require` (or a guard) drop out; the others
+ * keep their relative weights.
+ */
 function pickSplit(ctx: Context, targets: readonly SplitTarget[]): ChainEntry | undefined {
   const remaining: SplitTarget[] = [];
   for (const target of targets) if (keep(ctx, target, 'split')) remaining.push(target);

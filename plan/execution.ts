@@ -1,6 +1,7 @@
 /**
- * The execution machine (LANGUAGE.md §3.2 steps 5–7): given a decision, it says which attempt to
- * make next, and decides what each reported result means — retry, fail over, escalate, serve, fail.
+ * The execution machine (docs/language.md §6 steps 7–10): given a decision, it says which attempt
+ * to make next, and decides what each reported result means — retry, fail over, escalate, serve,
+ * fail.
  *
  * The same code runs in the Temporal workflow (with real activity results) and in the simulator
  * behind `switchyard test` and `explain` (with simulated ones). It never reads a clock: elapsed time
@@ -83,7 +84,7 @@ export function next(
   return afterAttempt(s, pending, input, settle);
 }
 
-/** How an HTTP status from a provider is treated (§3.2 step 6). */
+/** How an HTTP status from a provider is treated (docs/language.md §6.2). */
 export function classifyStatus(status: number): ErrorClass {
   if (status === 429) return 'retry-after';
   if (status === 408 || status >= 500) return 'retryable';

@@ -1,6 +1,7 @@
 /**
  * What the evaluator produces: the per-request **decision** (route, candidate chain, exclusions,
- * guard and budget effects) and, after execution, the **result** of API.md. Both are plain JSON.
+ * guard and budget effects) and, after execution, the **result** (docs/running.md). Both are plain
+ * JSON.
  *
  * A decision carries everything the execution machine needs (resolved call options, prices,
  * provider queues, escalation conditions, applicable budgets): a workflow holds the decision, never
@@ -53,7 +54,10 @@ export interface GovernanceSnapshot {
 
 export type ChainRole = 'primary' | 'fallback' | 'escalation' | 'downgrade';
 
-/** One candidate of the chain, with its call options resolved (LANGUAGE.md §5 defaults applied). */
+/**
+ * One candidate of the chain, with its call options resolved (docs/language.md §4.6 defaults
+ * applied).
+ */
 export interface ChainEntry {
   model: string;
   role: ChainRole;
@@ -376,7 +380,7 @@ export interface AttemptRecord {
   timeoutMs: number;
 }
 
-/** API.md's result. */
+/** The result of a request (docs/running.md). */
 export interface InferenceResult {
   id: string;
   status: 'served' | 'rejected' | 'failed';

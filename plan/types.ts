@@ -96,7 +96,7 @@ export interface ModelPlan {
   price: { input: Price; output: Price } | null;
 }
 
-/** Call options after a target; absent fields take the defaults of LANGUAGE.md §5. */
+/** Call options after a target; absent fields take the defaults of docs/language.md §4.6. */
 export interface CallOptions {
   timeoutMs?: number;
   retries?: number;
@@ -235,7 +235,7 @@ export interface AuditPlan {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Requests (spec/API.md) as the evaluator sees them
+// Requests (plan/request.schema.json) as the evaluator sees them
 
 export interface Message {
   role: 'system' | 'user' | 'assistant' | 'tool';
@@ -261,15 +261,17 @@ export interface InferenceRequest {
   /** Overrides the estimate from `messages` (tests use `input.tokens 40k`). */
   inputTokens?: number;
   /**
-   * The caller streams the answer (docs/language.md §7.2): attempts that need not be checked first
-   * write their text to the caller as it comes. `relay`: the front door's relay URL when it is not
-   * in the worker's process. How the answer travels, not what was asked: not part of the audit.
+   * The caller streams the answer (docs/language.md "Streaming"): attempts that need not be checked
+   * first write their text to the caller as it comes. `relay`: the front door's relay URL when it
+   * is not in the worker's process. How the answer travels, not what was asked: not part of the
+   * audit.
    */
   stream?: { relay?: string };
 }
 
 // ---------------------------------------------------------------------------------------------
-// Tests (LANGUAGE.md §4) as the simulator runs them: compiled from `test` blocks by dsl/compiler.
+// Tests (docs/language.md §7) as the simulator runs them: compiled from `test` blocks by
+// dsl/compiler.
 
 export type SimulatedAnswer = 'truncated' | 'empty' | 'invalid';
 

@@ -40,9 +40,10 @@ export interface CompileOptions {
 }
 
 /**
- * Turns a linked, validated policy and everything it references into its plan (LANGUAGE.md §6).
- * Throws `CompileFailure` with every problem found (unresolved references, a missing or invalid
- * JSON Schema file, an amount of money out of range, …), each at its file, line and column.
+ * Turns a linked, validated policy and everything it references into its plan
+ * (docs/language.md §8). Throws `CompileFailure` with every problem found (unresolved references, a
+ * missing or invalid JSON Schema file, an amount of money out of range, …), each at its file, line
+ * and column.
  */
 export function compilePolicy(policy: ast.Policy, options: CompileOptions = {}): Plan {
   return new PolicyCompiler(policy, options.entryFile ?? fileOf(policy)).compile();

@@ -5,7 +5,7 @@ import { canonicalJson, hashPlan, validatePlan } from '../../dsl/compiler/index.
 import type { Plan } from '../../plan/types.js';
 import { compileFiles, compileOne, fixture, FIXTURES, readFixture } from './helpers.js';
 
-describe('the spec examples', () => {
+describe('the examples', () => {
   it.each(['support.policy', 'embedded.policy', 'catalog.policy'])(
     '%s compiles, and its plans validate against plan.schema.json',
     async (file) => {

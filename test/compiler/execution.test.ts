@@ -1,7 +1,7 @@
 /**
- * `execution durable | direct` compiled (docs/language.md "Execution modes"): each route of the plan
- * carries its effective mode, the plan validates, and the decision and attempt steps carry what the
- * front door needs (the mode; what buffers a stream).
+ * `execution durable | direct` compiled (docs/language.md "Execution modes"): each route of the
+ * plan carries its effective mode, the plan validates, and the decision and attempt steps carry
+ * what the front door needs (the mode; what buffers a stream).
  */
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';

@@ -104,7 +104,7 @@ ${tests}`,
     return { file, ...compileTests(await loadWorkspace([file])) };
   };
 
-  it('maps every request field of LANGUAGE.md §3.1 to the API names', async () => {
+  it('maps every request field of docs/language.md §5.1 to the API names', async () => {
     const { tests, errors } = await load(`test "Every field: 100% covered!" for p {
   request {
     capability "chat" mode batch classification restricted team "t" app "helpdesk" user "u-42" region "eu"

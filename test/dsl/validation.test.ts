@@ -1,5 +1,5 @@
 /**
- * The validator against fixtures on disk: the spec's examples (good/) have no errors and exactly
+ * The validator against fixtures on disk: the examples (good/) have no errors and exactly
  * the warnings below; every bad/<code>.policy has exactly the diagnostics its `// expect:` markers
  * name; and every issue code has such a fixture.
  */
@@ -23,7 +23,7 @@ function markersOf(file: string): string[] {
   return [...text.matchAll(MARKER)].map((m) => `${m[1]} at ${m[2]}:${m[3]}`);
 }
 
-describe('good fixtures (the spec examples)', () => {
+describe('good fixtures (the examples)', () => {
   it('have no errors and the warnings the checks are expected to give', async () => {
     const diags = await diagnose([GOOD]);
     expect(diags.filter((d) => d.severity === 'error')).toEqual([]);
