@@ -376,8 +376,8 @@ async function performAttempt(step: AttemptStep, run: Run): Promise<AttemptOutco
  */
 function streamTarget(request: InferenceRequest, step: AttemptStep): StreamTarget | undefined {
   if (request.stream === undefined) return undefined;
-  const buffered = (step as { bufferedBy?: string | null }).bufferedBy;
-  if (buffered !== undefined && buffered !== null) return undefined;
+  // A plan step without the field (older callers) is not buffered.
+  if ((step.bufferedBy ?? null) !== null) return undefined;
   return {
     requestId: request.id,
     ...(request.stream.relay !== undefined ? { relay: request.stream.relay } : {}),
