@@ -38,11 +38,12 @@ export interface ChatContext {
 }
 
 /**
- * The route's execution mode (docs/language.md "Execution modes"); a request no route takes
- * (refused) runs durable, so its refusal is recorded like any other.
+ * The route's execution mode (docs/language.md "Execution modes"). A request no route takes is
+ * refused before any attempt: it is refused (and audited) in this process when a direct runner is
+ * here.
  */
-export function executionOf(decision: Decision): Execution {
-  return decision.execution ?? 'durable';
+export function executionOf(decision: Decision, directHere: boolean): Execution {
+  return decision.execution ?? (directHere ? 'direct' : 'durable');
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -86,7 +87,9 @@ export async function handleChat(
       `no policy named "${policy}" (loaded: ${ctx.plans.policyNames().join(', ') || 'none'}); name it as "POLICY/CAPABILITY" in 'model' or in X-Switchyard-Policy`,
     );
   }
-  const id = requestIdFor(caller.key.team, header(req, 'idempotency-key'));
+  const idempotencyKey = header(req, 'idempotency-key');
+  const idempotent = idempotencyKey !== undefined;
+  const id = requestIdFor(caller.key.team, idempotencyKey);
   const request = completeRequest({
     ...mapped.request,
     id,
@@ -95,7 +98,7 @@ export async function handleChat(
     ...(caller.key.app !== null ? { app: caller.key.app } : {}),
   });
   const decision = decide(loaded.plan, request);
-  let execution = executionOf(decision);
+  let execution = executionOf(decision, ctx.direct !== undefined);
   if (execution === 'direct' && ctx.direct === undefined) execution = 'durable';
   if (execution === 'durable' && ctx.durable === undefined) {
     throw new HttpError(
@@ -130,14 +133,19 @@ export async function handleChat(
   try {
     if (execution === 'direct') {
       const direct = ctx.direct!;
-      const run = ctx.directMemory.run(id, hash, () =>
+      const runDirect = () =>
         direct.run(stream ? ({ ...request, stream: {} } as InferenceRequest) : request, {
           signal: abort.signal,
           ...(stream ? { sink: (attempt: number, model: string) => stream.open(attempt, model) } : {}),
-        }),
-      );
+        });
+      // Only a request with an Idempotency-Key is remembered (docs/http.md "Idempotency").
+      const run = idempotent
+        ? ctx.directMemory.run(id, hash, runDirect)
+        : { result: runDirect(), attached: false };
       replayed = run.attached;
       result = await run.result;
+      // A run cut short by its caller leaving is not an answer to give a retry: the retry runs.
+      if (idempotent && !replayed && abort.signal.aborted) ctx.directMemory.forget(id);
     } else {
       let durableRequest: InferenceRequest = request;
       if (stream) {

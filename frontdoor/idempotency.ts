@@ -82,6 +82,11 @@ export class DirectMemory {
     return { result, attached: false };
   }
 
+  /** Forgets a request: a retry with its key runs again. */
+  forget(id: string): void {
+    this.entries.delete(id);
+  }
+
   private sweep(): void {
     const now = this.now();
     for (const [id, entry] of this.entries) {

@@ -192,7 +192,11 @@ export class FrontDoor {
     } catch (err) {
       checks.store = `unreachable: ${oneLine(err)}`;
     }
-    if (this.options.temporal) {
+    // Temporal matters when some route runs durable (or no direct runner is here to run any).
+    const durable =
+      this.options.direct === undefined ||
+      this.options.plans.plans().some(({ plan }) => plan.routes.some((r) => r.execution !== 'direct'));
+    if (this.options.temporal && durable) {
       try {
         await withTimeout(this.options.temporal.client.workflowService.getSystemInfo({}), 2_000);
         checks.temporal = 'ok';

@@ -4,7 +4,9 @@
  * the caller ends the stream with an error, and a direct request's Idempotency-Key is honoured by
  * the front door that ran it.
  */
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../support/temporal.js';
 import { startProviderServer, type ProviderServer } from '../support/provider-server.js';
 import { apiError, callsWith, startRig, type Rig } from './fixtures.js';
 
@@ -124,5 +126,52 @@ describe('direct: idempotency in the front door that ran it', () => {
       rig.openai().chat.completions.create(ask('d-other'), { headers: { 'idempotency-key': key } }),
     );
     expect(e).toMatchObject({ status: 409, code: 'idempotency_key_conflict' });
+  });
+});
+
+/** Starts a streamed request and hangs up after its first text event; resolves with the request id. */
+function hangUpAfterFirstText(rig: Rig, marker: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${rig.url}/v1/chat/completions`, {
+      method: 'POST',
+      agent: false,
+      headers: { authorization: `Bearer ${rig.key}`, 'content-type': 'application/json' },
+    });
+    req.on('response', (res) => {
+      const id = res.headers['x-switchyard-request-id'] as string;
+      res.setEncoding('utf8').on('data', (d: string) => {
+        if (d.includes('"content":"') && !d.includes('"content":""')) {
+          req.destroy();
+          resolve(id);
+        }
+      });
+    });
+    req.on('error', () => undefined);
+    req.on('close', () => reject(new Error('closed before any text')));
+    req.end(JSON.stringify({ ...ask(marker, 'long'), stream: true }));
+  });
+}
+
+describe('a caller that hangs up mid-stream', () => {
+  it('durable: the request runs on, is served and charged', async () => {
+    const rig = rigs.durable!;
+    const id = await hangUpAfterFirstText(rig, 'hangup-durable');
+    const result = await rig.stack.client.handle(id).result();
+    expect(result.status).toBe('served');
+    expect(result.usage.outputTokens).toBeGreaterThan(0);
+    expect(result.costNanos).toBeGreaterThan(0);
+  });
+
+  it('direct: the provider call is cancelled, and what was produced is charged and audited', async () => {
+    const rig = rigs.direct!;
+    const id = await hangUpAfterFirstText(rig, 'hangup-direct');
+    let record: Awaited<ReturnType<typeof rig.stack.store.getAudit>> = null;
+    await eventually(
+      async () => (record = await rig.stack.store.getAudit(id)) !== null,
+      20_000,
+      'the audit record',
+    );
+    expect(record!.status).toBe('failed');
+    expect(record!.reason).toMatch(/caller went away/);
   });
 });
