@@ -13,6 +13,7 @@
  * | API key    | `--api-key-env` |                          | `apiKey: { env: NAME }`  |                  |
  * | store      | `--store`       | `SWITCHYARD_STORE`       | `store`                  | `sqlite:.switchyard/state.db` |
  * | attempts   | `--attempts`    | `SWITCHYARD_ATTEMPTS`    | `attempts: local\|remote` | `remote`        |
+ * | front door | (`serve` flags) | (`SWITCHYARD_HTTP_*`)    | `http: {port, host, maxBody, relayUrl}` | docs/http.md |
  * | the file   | `--config`      | `SWITCHYARD_CONFIG`      |                          | `./switchyard.yaml` if present |
  *
  * Paths in the file are relative to the file. An API key is never written in the file: it names an
@@ -71,6 +72,8 @@ export interface SwitchyardConfig {
    * worker (no round trip through the server) or `remote`, always through the provider's queue.
    */
   attempts: 'local' | 'remote';
+  /** The front door's settings from the file (`switchyard serve`; its flags and variables win). */
+  http: { port?: number; host?: string; maxBody?: string; relayUrl?: string };
   /** The file read, if any (absolute). */
   file: string | undefined;
 }
@@ -91,6 +94,7 @@ export interface ConfigFlags {
 interface FileConfig {
   store?: string;
   attempts?: 'local' | 'remote';
+  http?: { port?: number; host?: string; maxBody?: string; relayUrl?: string };
   address?: string;
   namespace?: string;
   taskQueue?: string;
@@ -111,6 +115,16 @@ const FILE_SCHEMA = {
     queues: { type: 'array', items: { type: 'string', minLength: 1 } },
     store: { type: 'string', minLength: 1 },
     attempts: { enum: ['local', 'remote'] },
+    http: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
+        host: { type: 'string', minLength: 1 },
+        maxBody: { type: 'string', minLength: 1 },
+        relayUrl: { type: 'string', minLength: 1 },
+      },
+    },
     tls: {
       anyOf: [
         { type: 'boolean' },
@@ -189,6 +203,7 @@ export function loadConfig(
     queues: queues && queues.length > 0 ? queues : undefined,
     store: pick(flags.store, 'SWITCHYARD_STORE', fileStore(fromFile.store, fileDir), DEFAULT_STORE_URL),
     attempts: attemptsMode(pick(flags.attempts, 'SWITCHYARD_ATTEMPTS', fromFile.attempts, 'remote')),
+    http: fromFile.http ?? {},
     file,
   };
 }
@@ -251,7 +266,11 @@ function describe(error: ErrorObject): string {
     case 'additionalProperties': {
       const unknown = String(error.params.additionalProperty);
       const known =
-        at === 'tls' ? ['serverName', 'caFile', 'certFile', 'keyFile'] : Object.keys(FILE_SCHEMA.properties);
+        at === 'tls'
+          ? ['serverName', 'caFile', 'certFile', 'keyFile']
+          : at === 'http'
+            ? ['port', 'host', 'maxBody', 'relayUrl']
+            : Object.keys(FILE_SCHEMA.properties);
       const close = known.find((k) => similar(k, unknown));
       return `unknown key '${key(unknown)}'${close ? ` (did you mean '${key(close)}'?)` : ''}; known keys: ${known.join(', ')}`;
     }

@@ -35,7 +35,8 @@ The OpenAI-compatible HTTP front door: POST /v1/chat/completions, GET /v1/models
 /readyz. Point any OpenAI SDK at http://HOST:PORT/v1 with a Switchyard key ('switchyard keys
 create'). Routes run durable (a Temporal workflow) or direct (in this process), as the policies say.
 
-  --port N          (SWITCHYARD_HTTP_PORT, default 8080; 0 picks a free port)
+  --port N          (SWITCHYARD_HTTP_PORT, 'http: {port}' in switchyard.yaml, default 8080;
+                    0 picks a free port; host, maxBody and relayUrl go under 'http:' too)
   --host H          the interface to listen on (SWITCHYARD_HTTP_HOST, default 127.0.0.1)
   --policies DIR    the policies (or 'policies:' in switchyard.yaml)
   --store URL       keys, ledger and audit (SWITCHYARD_STORE, 'store:' in switchyard.yaml;
@@ -183,15 +184,20 @@ export async function serve(argv: string[]): Promise<CommandResult> {
   if (values.help) return { stdout: serveUsage, exitCode: 0 };
   if (positionals.length > 0) return { usage: `unexpected argument '${positionals[0]}'\n${serveUsage}` };
   const env = process.env;
-  const port = parsePort(String(values.port ?? (env.SWITCHYARD_HTTP_PORT || '8080')), '--port');
-  const host = String(values.host ?? (env.SWITCHYARD_HTTP_HOST || '127.0.0.1'));
-  const maxBody = values['max-body'] ?? env.SWITCHYARD_MAX_BODY;
-  const maxBodyBytes = maxBody === undefined ? DEFAULT_MAX_BODY_BYTES : parseSize(String(maxBody));
   const config = configFrom(values, {
     ...(typeof values.policies === 'string' ? { policies: values.policies } : {}),
     ...(typeof values.store === 'string' ? { store: values.store } : {}),
     ...(typeof values.attempts === 'string' ? { attempts: values.attempts } : {}),
   });
+  // Flags, then the environment, then `http:` in switchyard.yaml, then defaults.
+  const file = config.http;
+  const port = parsePort(
+    String(values.port ?? (env.SWITCHYARD_HTTP_PORT || file.port?.toString() || '8080')),
+    '--port',
+  );
+  const host = String(values.host ?? (env.SWITCHYARD_HTTP_HOST || file.host || '127.0.0.1'));
+  const maxBody = values['max-body'] ?? (env.SWITCHYARD_MAX_BODY || file.maxBody);
+  const maxBodyBytes = maxBody === undefined ? DEFAULT_MAX_BODY_BYTES : parseSize(String(maxBody));
   if (config.policies === undefined) {
     return {
       usage: `switchyard serve needs --policies DIR (or 'policies:' in switchyard.yaml)\n${serveUsage}`,
@@ -203,7 +209,7 @@ export async function serve(argv: string[]): Promise<CommandResult> {
 
   const stop = untilSignal();
   const relay = new FrontDoorRelay();
-  const relayUrl = values['relay-url'] ?? env.SWITCHYARD_RELAY_URL;
+  const relayUrl = values['relay-url'] ?? (env.SWITCHYARD_RELAY_URL || file.relayUrl);
   if (typeof relayUrl === 'string' && relayUrl !== '') relay.baseUrl = relayUrl.replace(/\/+$/, '');
   let workers: WorkersHandle | undefined;
   let workerConnection: NativeConnection | undefined;
