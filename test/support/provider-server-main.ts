@@ -3,10 +3,12 @@
  *
  *   npx tsx test/support/provider-server-main.ts [--port 11434] [--host 127.0.0.1]
  *       [--model PATH.gguf] [--context 1024] [--models a,b] [--api-key KEY]
- *       [--ignore-stream] [--token-delay MS]
+ *       [--ignore-stream] [--token-delay MS] [--canned TEXT] [--no-record]
  *
  * `--ignore-stream` answers streaming requests with one plain JSON answer, as some
  * OpenAI-compatible servers do; `--token-delay` makes the model slow (MS after each token).
+ * `--canned` answers every chat with TEXT instead of running the model (benchmarks: exact usage,
+ * the same APIs); `--no-record` keeps no list of the requests (long benchmark runs).
  *
  * then e.g. `curl localhost:11434/api/chat -d '{"model":"stories260K","messages":[{"role":"user","content":"Hi"}]}'`.
  * Ctrl-C stops it.
@@ -24,6 +26,8 @@ const { values } = parseArgs({
     'api-key': { type: 'string' },
     'ignore-stream': { type: 'boolean', default: false },
     'token-delay': { type: 'string' },
+    canned: { type: 'string' },
+    'no-record': { type: 'boolean', default: false },
   },
 });
 
@@ -35,6 +39,8 @@ const options: ProviderServerOptions = {
 };
 if (values.models) options.models = values.models.split(',').map((m) => m.trim());
 if (values['api-key']) options.apiKey = values['api-key'];
+if (values.canned !== undefined) options.canned = values.canned;
+if (values['no-record']) options.recordRequests = false;
 
 const server = await startProviderServer(options);
 // One fault applies per request: both behaviours go in the same one.
@@ -46,7 +52,8 @@ if (values['ignore-stream'] || values['token-delay']) {
 }
 process.stdout.write(
   `provider server on ${server.url} (Ollama: ${server.url}/api, OpenAI: ${server.url}/v1), ` +
-    `model ${values.model}, context ${server.engine.contextSize}\n`,
+    `model ${values.model}, context ${server.engine.contextSize}` +
+    `${values.canned !== undefined ? ` (canned answer: ${JSON.stringify(values.canned)})` : ''}\n`,
 );
 
 const stop = () => {

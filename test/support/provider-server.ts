@@ -11,6 +11,11 @@
  * `stream: true`. Every request is recorded, credentials masked, with whether the client went away.
  *
  * Generation is serialised through one sequence: the model is tiny (~1,500 tokens/s).
+ *
+ * `canned` (benchmarks only): every chat is answered with one fixed text instead of running the
+ * model — the same HTTP APIs, streamed token by token or not, with exact usage (the prompt and the
+ * text counted by the model's tokenizer), so a benchmark can measure what sits in front of a
+ * provider without the model being the bottleneck (bench/frontdoor.ts).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -150,6 +155,10 @@ export interface ProviderServerOptions {
   apiKey?: string;
   /** Temperature when a request sets none. @default 0 */
   defaultTemperature?: number;
+  /** Answer every chat with this text, not the model's (see the module's notes). */
+  canned?: string;
+  /** Keep every request in `requests` (a long benchmark turns it off). @default true */
+  recordRequests?: boolean;
 }
 
 export interface ProviderServer {
@@ -184,6 +193,13 @@ export async function startProviderServer(options: ProviderServerOptions = {}): 
   const faults = new Faults();
   const requests: RecordedRequest[] = [];
   const ctx: HandlerContext = { engine, faults, requests, options, apiKey: options.apiKey, ids: 0 };
+  if (options.canned !== undefined) {
+    // Tokenised once: each request then only counts its prompt.
+    // Each piece is what its token adds to the text (a lone token may lose its leading space).
+    const tokens = engine.model.tokenize(options.canned);
+    const prefix = (n: number) => engine.model.detokenize(tokens.slice(0, n));
+    ctx.canned = tokens.map((_, i) => prefix(i + 1).slice(prefix(i).length));
+  }
 
   const server = http.createServer((req, res) => {
     handle(ctx, req, res).catch((err: unknown) => {
@@ -229,6 +245,8 @@ interface HandlerContext {
   options: ProviderServerOptions;
   apiKey: string | undefined;
   ids: number;
+  /** The canned answer's tokens, as text pieces. */
+  canned?: string[];
 }
 
 async function handle(
@@ -266,7 +284,7 @@ async function handle(
     if (typeof body.model === 'string') record.model = body.model;
     if (Array.isArray(body.messages)) record.messages = body.messages.map(toMessage);
   }
-  ctx.requests.push(record);
+  if (ctx.options.recordRequests !== false) ctx.requests.push(record);
 
   if (badJson) return sendError(res, api === 'unknown' ? 'ollama' : api, 400, 'the body is not valid JSON');
 
@@ -377,25 +395,27 @@ async function chat(
   try {
     generation = fault?.empty
       ? { text: '', finishReason: 'stop', promptTokens, completionTokens: 0 }
-      : await ctx.engine.generate({
-          messages: job.messages,
-          ...(maxTokens !== undefined && Number.isFinite(maxTokens) ? { maxTokens } : {}),
-          temperature: job.temperature,
-          ...(job.seed !== undefined ? { seed: job.seed } : {}),
-          ...(job.repeatPenalty ? { repeatPenalty: job.repeatPenalty } : {}),
-          ...(fault?.tokenDelayMs ? { tokenDelayMs: fault.tokenDelayMs } : {}),
-          stop: job.stop,
-          signal: gone.signal,
-          onText: (text) => {
-            stream?.text(text);
-            streamed++;
-            if (fault?.drop === 'mid-stream' && streamed === 3) {
-              dropped = true;
-              req.socket.destroy();
-              gone.abort(new Error('connection dropped by fault'));
-            }
-          },
-        });
+      : ctx.canned !== undefined
+        ? cannedAnswer(ctx.canned, promptTokens, maxTokens, (piece) => stream?.text(piece))
+        : await ctx.engine.generate({
+            messages: job.messages,
+            ...(maxTokens !== undefined && Number.isFinite(maxTokens) ? { maxTokens } : {}),
+            temperature: job.temperature,
+            ...(job.seed !== undefined ? { seed: job.seed } : {}),
+            ...(job.repeatPenalty ? { repeatPenalty: job.repeatPenalty } : {}),
+            ...(fault?.tokenDelayMs ? { tokenDelayMs: fault.tokenDelayMs } : {}),
+            stop: job.stop,
+            signal: gone.signal,
+            onText: (text) => {
+              stream?.text(text);
+              streamed++;
+              if (fault?.drop === 'mid-stream' && streamed === 3) {
+                dropped = true;
+                req.socket.destroy();
+                gone.abort(new Error('connection dropped by fault'));
+              }
+            },
+          });
   } catch (err) {
     if (gone.signal.aborted) return;
     if (err instanceof ContextLengthError) {
@@ -420,6 +440,23 @@ async function chat(
 }
 
 // ---------------------------------------------------------------------------------------------
+
+/** The canned answer, cut at `maxTokens` (finish reason `length`) as the model would be. */
+function cannedAnswer(
+  pieces: string[],
+  promptTokens: number,
+  maxTokens: number | undefined,
+  onText: (piece: string) => void,
+): Generation {
+  const n = maxTokens !== undefined && maxTokens < pieces.length ? maxTokens : pieces.length;
+  for (let i = 0; i < n; i++) onText(pieces[i]!);
+  return {
+    text: pieces.slice(0, n).join(''),
+    finishReason: n < pieces.length ? 'length' : 'stop',
+    promptTokens,
+    completionTokens: n,
+  };
+}
 
 /** An error answer with exactly this body (FaultSpec.errorBody). */
 function sendRaw(
