@@ -34,6 +34,10 @@ policy direct {
     fallback alt max-tokens 8
   }
   route slow when tag.case == "slow" { use small max-tokens 200 }
+  route checked when tag.case == "checked" {
+    use small max-tokens 8
+    escalate alt when output.empty max-tokens 8
+  }
   otherwise reject "no route for this case"
 }
 
@@ -249,6 +253,21 @@ describe('the direct runner alone', () => {
     expect(ended).toBe(1);
     expect(pieces.length).toBeGreaterThan(1);
     expect(pieces.join('')).toBe(result.output?.content);
+  });
+
+  it('does not stream an answer that must be checked first (escalate … when output.*)', async () => {
+    const opened: number[] = [];
+    const result = await direct.run(req(uniqueName('checked'), 'direct', 'checked'), {
+      sink: (attempt) => {
+        opened.push(attempt);
+        return { write: () => undefined, end: () => undefined };
+      },
+    });
+    expect(result.status).toBe('served');
+    expect(result.model).toBe('small');
+    expect(result.output?.content).toBeTruthy();
+    // The caller gets the answer once it passed (the front door sends it whole), never piecemeal.
+    expect(opened).toEqual([]);
   });
 
   it('does not fall back into a started stream: a streamed attempt that fails ends the request', async () => {
