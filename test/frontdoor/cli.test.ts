@@ -27,6 +27,8 @@ let server: ProviderServer;
 let dir: string;
 let storeUrl: string;
 let key: string;
+/** A key the first test revokes. */
+let doomed: string;
 const children: CliProcess[] = [];
 
 beforeAll(async () => {
@@ -38,6 +40,7 @@ beforeAll(async () => {
   storeUrl = `sqlite:${path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fd-cli-')), 'state.db')}`;
   const store = await openStore(storeUrl);
   key = (await store.createKey({ team: 'support', policy: 'front' })).key;
+  doomed = (await store.createKey({ team: 'support', policy: 'front' })).key;
   await store.close();
 });
 
@@ -57,7 +60,7 @@ async function serve(args: string[]): Promise<{ cli: CliProcess; url: string }> 
   return { cli, url };
 }
 
-const openai = (url: string) => new OpenAI({ baseURL: `${url}/v1`, apiKey: key, maxRetries: 0 });
+const openai = (url: string, apiKey = key) => new OpenAI({ baseURL: `${url}/v1`, apiKey, maxRetries: 0 });
 
 describe('switchyard serve', () => {
   it('serves with a worker in the same process, and stops on SIGTERM', async () => {
@@ -70,6 +73,17 @@ describe('switchyard serve', () => {
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     const ready = await fetch(`${url}/readyz`);
     expect(await ready.json()).toMatchObject({ status: 'ready' });
+    // `switchyard keys revoke` in another process: this front door, which cached the key, refuses it.
+    expect((await openai(url, doomed).models.list()).data.length).toBeGreaterThan(0);
+    const revoke = spawnCli(['keys', 'revoke', doomed.split('-')[1]!, '--store', storeUrl]);
+    expect(await revoke.exited).toBe(0);
+    const refused = await openai(url, doomed)
+      .models.list()
+      .then(
+        () => undefined,
+        (err: unknown) => (err as { status?: number }).status,
+      );
+    expect(refused).toBe(401);
     cli.child.kill('SIGTERM');
     expect(await cli.exited).toBe(0);
   });
