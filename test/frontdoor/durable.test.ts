@@ -200,6 +200,26 @@ describe('durable: the error table', () => {
   });
 });
 
+describe('durable: large prompts', () => {
+  it('takes a 1.5 MB prompt (over the typed client’s 240 KB) through the workflow to the provider', async () => {
+    const marker = `big-durable-${Date.now()}`;
+    const content = `[${marker}] ${'Once upon a time there was a little cat. '.repeat(40_000)}`.slice(
+      0,
+      1_500_000,
+    );
+    const res = await fetch(`${rig.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${rig.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ model: 'tiny', messages: [{ role: 'user', content }] }),
+    });
+    // The test model's context (1,024 tokens) cannot take it: the provider refuses, the request
+    // fails (502) — after the body was taken, started as a workflow and sent to the provider.
+    expect([200, 502]).toContain(res.status);
+    expect(res.headers.get('x-switchyard-execution')).toBe('durable');
+    expect(callsWith(rig.server, marker)).toBeGreaterThanOrEqual(1);
+  }, 60_000);
+});
+
 describe('durable: idempotency', () => {
   it('a retry with the same Idempotency-Key gets the same answer; the provider sees one call', async () => {
     const key = `retry-${Date.now()}`;
