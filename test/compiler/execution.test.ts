@@ -53,6 +53,20 @@ describe('execution in the plan', () => {
     ]);
   });
 
+  it('does not reserve its words: a route may be named direct, a policy execution', async () => {
+    const plan = await compileOne(
+      policyFile(`policy execution {
+  route direct when true { use small execution direct }
+  route durable when true { use small }
+}`),
+      'execution',
+    );
+    expect(plan.routes.map((r) => [r.name, r.execution])).toEqual([
+      ['direct', 'direct'],
+      ['durable', 'durable'],
+    ]);
+  });
+
   it('is part of the hash: changing the mode changes the plan', async () => {
     const source = (mode: string) => `policy p {
   route chat when true { use small execution ${mode} }
