@@ -9,6 +9,7 @@ import { benchLsp } from './lsp.js';
 import { benchStore } from './store.js';
 import { benchGovernance } from './governance.js';
 import { benchTemporal } from './temporal.js';
+import { benchFrontdoor, frontdoorFlags } from './frontdoor.js';
 
 export interface BenchResult {
   name: string;
@@ -51,6 +52,8 @@ const suites: [string, () => Promise<BenchResult[]>][] = [
   ['store', benchStore],
   ['temporal', benchTemporal],
   ['governance', benchGovernance],
+  // Flags after the suite's name: `npx tsx bench/run.ts frontdoor --quick --profile`.
+  ['frontdoor', () => benchFrontdoor(frontdoorFlags())],
 ];
 
 console.log(

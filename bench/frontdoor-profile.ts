@@ -1,0 +1,100 @@
+/**
+ * Where the front door's time goes: a V8 CPU profile (`node --cpu-prof`, a `.cpuprofile` JSON)
+ * summarised over one time window — the functions with the most self time, and the same by file
+ * (node internals, dependencies, the repository's own rooms). Used by bench/frontdoor.ts
+ * `--profile` for each throughput run.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+interface CpuProfile {
+  nodes: {
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number };
+  }[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+  timeDeltas: number[];
+}
+
+export interface ProfileSummary {
+  /** Samples in the window, and how many of them the process was idle. */
+  samples: number;
+  idle: number;
+  /** Whether the window was found in the profile (else the whole profile is summarised). */
+  windowed: boolean;
+  functions: { name: string; share: number }[];
+  files: { name: string; share: number }[];
+}
+
+/** Summarises `file` over [fromMicros, toMicros] (monotonic µs), the top `top` of each list. */
+export function summariseProfile(
+  file: string,
+  root: string,
+  fromMicros: number,
+  toMicros: number,
+  top = 15,
+): ProfileSummary {
+  const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
+  const frames = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+  const windowed = profile.startTime <= toMicros && profile.endTime >= fromMicros;
+  const byFunction = new Map<string, number>();
+  const byFile = new Map<string, number>();
+  let samples = 0;
+  let idle = 0;
+  let t = profile.startTime;
+  for (let i = 0; i < profile.samples.length; i++) {
+    t += profile.timeDeltas[i] ?? 0;
+    if (windowed && (t < fromMicros || t > toMicros)) continue;
+    const frame = frames.get(profile.samples[i]!)!;
+    samples++;
+    if (frame.functionName === '(idle)') {
+      idle++;
+      continue;
+    }
+    const { where, group: known } = place(frame.url, root);
+    const name = `${frame.functionName || '(anonymous)'}${where ? ` ${where}:${frame.lineNumber + 1}` : ''}`;
+    byFunction.set(name, (byFunction.get(name) ?? 0) + 1);
+    const group = known ?? frame.functionName;
+    byFile.set(group, (byFile.get(group) ?? 0) + 1);
+  }
+  const busy = samples - idle || 1;
+  const ranked = (m: Map<string, number>) =>
+    [...m.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([name, n]) => ({ name, share: n / busy }));
+  return { samples, idle, windowed, functions: ranked(byFunction), files: ranked(byFile) };
+}
+
+/**
+ * A script's place, short (repository-relative, `node:…`, or a package's name and file), and the
+ * group its time counts to: the repository's file, the package, or node's internal area.
+ */
+function place(url: string, root: string): { where: string; group: string | undefined } {
+  if (url === '') return { where: '', group: undefined };
+  const file = url.startsWith('file://') ? decodeURIComponent(new URL(url).pathname) : url;
+  const modules = file.lastIndexOf('/node_modules/');
+  if (modules >= 0) {
+    const where = file.slice(modules + '/node_modules/'.length);
+    const parts = where.split('/');
+    return { where, group: `${parts[0]!.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]} (package)` };
+  }
+  if (file.startsWith('node:')) return { where: file, group: file.split('/').slice(0, 2).join('/') };
+  const where = file.startsWith(root) ? path.relative(root, file) : file;
+  return { where, group: where };
+}
+
+/** The summary as lines for the bench's output. */
+export function profileLines(title: string, s: ProfileSummary): string[] {
+  const pct = (x: number) => `${(x * 100).toFixed(1).padStart(5)}%`;
+  return [
+    `${title}: ${s.samples} samples${s.windowed ? '' : ' (whole profile: the window was not found)'}, ` +
+      `idle ${pct(s.idle / (s.samples || 1))}; shares of the busy samples:`,
+    '  top self time, by function:',
+    ...s.functions.map((f) => `    ${pct(f.share)}  ${f.name}`),
+    '  top self time, by file or package:',
+    ...s.files.map((f) => `    ${pct(f.share)}  ${f.name}`),
+  ];
+}
