@@ -209,7 +209,18 @@ async function execute(run: Run, status: RequestStatus): Promise<InferenceResult
         }
       } catch (err) {
         const stopped = stoppedBy(err);
-        if (stopped !== undefined) return endedResult(transition.state, stopped);
+        if (stopped !== undefined) {
+          // Stopped before the model answered (waiting for its provider, say): whatever this
+          // attempt reserved goes back now rather than when it expires (a no-op if nothing was).
+          const release = step.reserve.map((r): Settlement => ({
+            action: 'release',
+            budget: r.budget,
+            scopeValue: r.scopeValue,
+            key: r.key,
+          }));
+          if (release.length > 0) await settle(run, release);
+          return endedResult(transition.state, stopped);
+        }
         // The ledger could not be asked (the store is down): no attempt is made unbudgeted.
         return abandonedResult(transition.state, unavailable(err));
       }

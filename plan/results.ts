@@ -93,9 +93,9 @@ export function abandonedResult(state: ExecState, reason: string): InferenceResu
 }
 
 /**
- * A request that ends after its last attempt, whatever the machine would do next (docs/language.md
- * §7.2: once a streamed attempt failed, no fallback follows it into the started stream; or the
- * caller went away). The budget effects the machine already planned for an attempt that will not
+ * A request that ends after its last attempt (if any), whatever the machine would do next
+ * (docs/language.md "Streaming": once a streamed attempt failed, no fallback follows it into the
+ * started stream; or the caller went away): `failed`. The budget effects the machine already planned for an attempt that will not
  * be made are dropped: that attempt reserved nothing. `lastAttempt`, when given, replaces what the
  * machine recorded of the last attempt's outcome (a call cancelled with the caller is an `error`,
  * though what it produced is charged like an answer).
@@ -114,5 +114,6 @@ export function endedResult(
     { ...state, attempts, budgets: state.budgets.filter((b) => b.attempt <= made) },
     reason,
   );
-  return { ...ended, status: made === 0 ? 'rejected' : 'failed' };
+  // Not refused by a rule: stopped (by its stream, or by its caller), so `failed` even before any attempt.
+  return { ...ended, status: 'failed' };
 }
