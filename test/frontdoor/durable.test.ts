@@ -61,7 +61,7 @@ describe('durable: answers', () => {
 
   it('lists the capabilities the key may ask for', async () => {
     const models = await rig.openai().models.list();
-    expect(models.data.map((m) => m.id).sort()).toEqual(['chat', 'flaky', 'long', 'slow', 'tiny']);
+    expect(models.data.map((m) => m.id).sort()).toEqual(['chat', 'checked', 'flaky', 'long', 'slow', 'tiny']);
     const any = await rig.createKey({ team: 'ops', policy: null });
     const all = await rig.openai(any).models.list();
     expect(all.data.map((m) => m.id)).toContain('limited/chat');

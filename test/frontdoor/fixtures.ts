@@ -30,11 +30,18 @@ policy front {
     block /FORBIDDEN/ "forbidden words may not be sent to a model"
   }
 
+  guard checked after route checked {
+    block /BEGIN [A-Z ]*PRIVATE KEY/ "answers may not carry private keys"
+  }
+
   route chat when capability == "chat" {
     use small max-tokens 16
   }
   route tiny when capability == "tiny" {
     use small max-tokens 4
+  }
+  route checked when capability == "checked" {
+    use small max-tokens 48
   }
   route long when capability == "long" {
     use small max-tokens 48

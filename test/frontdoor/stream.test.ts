@@ -81,6 +81,16 @@ describe.each(['direct', 'durable'] as const)('%s', (mode) => {
     expect(streamed.textChunks).toBeGreaterThan(3);
   });
 
+  it('releases a buffered attempt (an after guard checks it) when it passed, whole', async () => {
+    const rig = rigs[mode]!;
+    const marker = `${mode}-checked`;
+    const json = await rig.openai().chat.completions.create(ask(marker, 'checked'));
+    const streamed = await collect(rig, marker, 'checked');
+    expect(streamed.text).toBe(json.choices[0]!.message.content);
+    expect(streamed.textChunks).toBe(1);
+    expect(streamed.usage).toEqual(json.usage);
+  });
+
   it('a refused streamed request gets its HTTP status, not a stream', async () => {
     const rig = rigs[mode]!;
     const e = await apiError(
