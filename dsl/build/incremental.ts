@@ -7,7 +7,8 @@
  * after, an edit across items, a comment at an item's edge) the document is parsed whole.
  *
  * Linking then only needs the new subtree and the references that pointed into the old one
- * ({@link IncrementalUpdate}); everything else keeps its links.
+ * ({@link IncrementalUpdate}); everything else keeps its links. The parse tree is changed in place
+ * through langium-internals.ts, the one module that touches Langium's private fields.
  */
 import {
   type AstNode,
@@ -23,6 +24,18 @@ import {
 } from 'langium';
 import type { CancellationToken } from 'vscode-languageserver-protocol';
 import { allNodes } from './ast-walk.js';
+import {
+  forgetRange,
+  leafOffset,
+  leafRange,
+  moveLeaf,
+  ownAstNode,
+  resolvedTarget,
+  setFullText,
+  setOwnAstNode,
+  setRoot,
+  unlinkReference,
+} from './langium-internals.js';
 
 /** AST properties whose elements are block items or top-level elements: what can be re-parsed. */
 const ITEM_LISTS = ['imports', 'providers', 'models', 'policies', 'tests', 'items', 'fields'] as const;
@@ -79,15 +92,6 @@ export function deferUnlink(document: LangiumDocument): void {
   deferredUnlink.add(document);
 }
 
-interface Mutable {
-  _offset: number;
-  _range: { start: { line: number; character: number }; end: { line: number; character: number } };
-  _rangeCache?: unknown;
-  _astNode?: AstNode;
-  root: CstNode;
-  content?: CstNode[];
-}
-
 function isComposite(node: CstNode): node is CstNode & { content: CstNode[] } {
   return Array.isArray((node as { content?: unknown }).content);
 }
@@ -128,8 +132,7 @@ function itemComposite(node: AstNode): (CstNode & { content: CstNode[] }) | unde
   let cst: CstNode & { content: CstNode[] } = start;
   for (;;) {
     const only: CstNode | undefined = cst.content.length === 1 ? cst.content[0] : undefined;
-    if (only && !only.hidden && isComposite(only) && (only as unknown as Mutable)._astNode === node)
-      cst = only;
+    if (only && !only.hidden && isComposite(only) && ownAstNode(only) === node) cst = only;
     else return cst;
   }
 }
@@ -262,15 +265,13 @@ export class IncrementalDocumentFactory extends DefaultLangiumDocumentFactory {
     const startPosition: Position = outer.range.start;
     const oldEndPosition: Position = outer.range.end;
     for (const cstNode of walk(sub)) {
-      const mutable = cstNode as unknown as Mutable;
-      mutable.root = root;
+      setRoot(cstNode, root);
       if (isComposite(cstNode)) {
-        mutable._rangeCache = undefined;
+        forgetRange(cstNode);
         continue;
       }
-      mutable._offset += regionStart;
-      const { start, end } = mutable._range;
-      mutable._range = {
+      const { start, end } = leafRange(cstNode);
+      moveLeaf(cstNode, leafOffset(cstNode) + regionStart, {
         start: {
           line: start.line + startPosition.line,
           character: start.line === 0 ? start.character + startPosition.character : start.character,
@@ -279,11 +280,11 @@ export class IncrementalDocumentFactory extends DefaultLangiumDocumentFactory {
           line: end.line + startPosition.line,
           character: end.line === 0 ? end.character + startPosition.character : end.character,
         },
-      };
+      });
     }
     const children = [...sub.content];
     const lastLeaf = lastLeafOf(sub)!;
-    const newEndPosition: Position = (lastLeaf as unknown as Mutable)._range.end;
+    const newEndPosition: Position = leafRange(lastLeaf).end;
     const lineDelta = newEndPosition.line - oldEndPosition.line;
     const map = (p: Position): Position =>
       p.line === oldEndPosition.line
@@ -294,13 +295,11 @@ export class IncrementalDocumentFactory extends DefaultLangiumDocumentFactory {
         : { line: p.line + lineDelta, character: p.character };
     shiftAfter(root, composite, regionOldEnd, delta, lineDelta === 0 ? oldEndPosition.line : -1, map);
     composite.content.splice(0, composite.content.length, ...children);
-    for (let cst: CstNode | undefined = composite; cst; cst = cst.container)
-      (cst as unknown as Mutable)._rangeCache = undefined;
+    for (let cst: CstNode | undefined = composite; cst; cst = cst.container) forgetRange(cst);
     for (let cst: CstNode | undefined = composite; cst && cst !== outer.container; cst = cst.container) {
-      const mutable = cst as unknown as Mutable;
-      if (mutable._astNode === node) mutable._astNode = replacement;
+      if (ownAstNode(cst) === node) setOwnAstNode(cst, replacement);
     }
-    (root as unknown as { _text: string })._text = text;
+    setFullText(root, text);
 
     // AST: the new subtree takes the old item's place in its container.
     const container = node.$container as unknown as Record<string, unknown>;
@@ -342,15 +341,13 @@ export class IncrementalDocumentFactory extends DefaultLangiumDocumentFactory {
       return false;
     };
     const unlink = (reference: AnyReference): void => {
-      const ref = reference as AnyReference & { _ref?: unknown; _nodeDescription?: unknown };
-      ref._ref = undefined;
-      delete ref._nodeDescription;
+      unlinkReference(reference);
       relink.push(reference);
     };
     for (const reference of document.references) {
       const container = (reference as { $refNode?: CstNode }).$refNode?.astNode;
       if (container && oldNodes.has(container)) continue;
-      const target = (reference as { _ref?: unknown })._ref;
+      const target = resolvedTarget(reference);
       if (
         reference.error ||
         !isAstNode(target) ||
@@ -387,14 +384,17 @@ function shiftAfter(
   map: (p: Position) => Position,
 ): void {
   const lastOffset = (node: CstNode): number => {
-    const last = lastLeafOf(node) as unknown as Mutable | undefined;
-    return last ? last._offset : -1;
+    const last = lastLeafOf(node);
+    return last ? leafOffset(last) : -1;
   };
-  const shiftLeaf = (mutable: Mutable): void => {
-    mutable._offset += delta;
-    if (onlyLine < 0 || mutable._range.start.line === onlyLine || mutable._range.end.line === onlyLine) {
-      mutable._range = { start: map(mutable._range.start), end: map(mutable._range.end) };
-    }
+  const shiftLeaf = (leaf: CstNode): void => {
+    const range = leafRange(leaf);
+    const moved = onlyLine < 0 || range.start.line === onlyLine || range.end.line === onlyLine;
+    moveLeaf(
+      leaf,
+      leafOffset(leaf) + delta,
+      moved ? { start: map(range.start), end: map(range.end) } : range,
+    );
   };
   /** Every leaf below `node` is at or after `from`. */
   const shiftAll = (node: CstNode): void => {
@@ -403,10 +403,10 @@ function shiftAfter(
       const current = stack.pop()!;
       if (current === skip) continue;
       if (isComposite(current)) {
-        (current as unknown as Mutable)._rangeCache = undefined;
+        forgetRange(current);
         for (const child of current.content) stack.push(child);
       } else {
-        shiftLeaf(current as unknown as Mutable);
+        shiftLeaf(current);
       }
     }
   };
@@ -414,11 +414,11 @@ function shiftAfter(
   let current: CstNode | undefined = root;
   while (current && current !== skip) {
     if (!isComposite(current)) {
-      if ((current as unknown as Mutable)._offset >= from) shiftLeaf(current as unknown as Mutable);
+      if (leafOffset(current) >= from) shiftLeaf(current);
       return;
     }
     if (lastOffset(current) < from) return;
-    (current as unknown as Mutable)._rangeCache = undefined;
+    forgetRange(current);
     const content: CstNode[] = current.content;
     let low = 0;
     let high = content.length - 1;
