@@ -69,12 +69,10 @@ describe('bodies', () => {
       },
     });
     const e = await apiError(
-      rig
-        .openai()
-        .chat.completions.create({
-          model: 'chat',
-          messages: [{ role: 'user', content: 'y'.repeat(50 * 1024 * 1024) }],
-        }),
+      rig.openai().chat.completions.create({
+        model: 'chat',
+        messages: [{ role: 'user', content: 'y'.repeat(50 * 1024 * 1024) }],
+      }),
     );
     expect(e).toMatchObject({ status: 413, code: 'request_too_large' });
   });
