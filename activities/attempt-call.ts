@@ -9,7 +9,7 @@
  *   sent to THIS model only; the `after` guards (`afterGuards`: schema, block patterns) check the
  *   answer, and a failure makes it `invalid` (→ `output.invalid`). What they did is returned
  *   (`guards`) for the audit record.
- * - Streaming (docs/language.md "Streaming"): when the input names a stream target and the relay
+ * - Streaming (docs/language.md §6.4): when the input names a stream target and the relay
  *   opens a sink for it, the provider's text goes there as it comes; the outcome says `streamed`
  *   when any reached it. The driver never asks to stream an answer that must be checked first.
  * - Provider errors are classified once and returned as outcomes, never thrown.
@@ -169,11 +169,10 @@ export async function callModel(
 }
 
 /**
- * A call cancelled with its caller: what the model produced is charged (docs/language.md
- * "Streaming", "counted, charged and audited exactly like the others"). Its output tokens are the
- * provider's count so far, else estimated from the text (the provider's usage report never came);
- * its input tokens are estimated from the messages sent. A call that produced nothing is an
- * `error`.
+ * A call cancelled with its caller: what the model produced is charged (docs/language.md §6.4,
+ * "counted, charged and audited exactly like the others"). Its output tokens are the provider's
+ * count so far, else estimated from the text (the provider's usage report never came); its input
+ * tokens are estimated from the messages sent. A call that produced nothing is an `error`.
  */
 function cancelledOutcome(
   messages: AttemptInput['messages'],

@@ -1,8 +1,8 @@
 /**
- * Streaming: where the text of an attempt goes while the model produces it (docs/language.md
- * "Streaming"). The same sink serves both execution modes: in `direct` mode the front door hands
- * one to the runner; in `durable` mode the attempt activity opens one through a relay (in-process
- * when the worker shares the front door's process, else across processes to the front door).
+ * Streaming: where the text of an attempt goes while the model produces it (docs/language.md §6.4).
+ * The same sink serves both execution modes: in `direct` mode the front door hands one to the
+ * runner; in `durable` mode the attempt activity opens one through a relay (in-process when the
+ * worker shares the front door's process, else across processes to the front door).
  */
 import type { StreamTarget } from '../plan/index.js';
 

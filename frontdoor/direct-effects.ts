@@ -1,7 +1,7 @@
 /**
  * How the direct runner (direct.ts) performs what the workflow leaves to Temporal: retries of
  * store calls, timers the caller's signal cancels, and tracking the request in the store so that a
- * process dying mid-request still ends in one audit record (docs/language.md "Execution modes").
+ * process dying mid-request still ends in one audit record (docs/language.md §4.9).
  */
 import { RESERVATION_MARGIN_MS } from '../activities/ledger.js';
 import type { PlanLookup } from '../activities/plans.js';

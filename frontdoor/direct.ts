@@ -1,5 +1,5 @@
 /**
- * The direct runner (docs/language.md "Execution modes", `execution direct`): a request driven in
+ * The direct runner (docs/language.md §4.9, `execution direct`): a request driven in
  * this process by the same driver as the request workflow (plan/driver.ts), with the same activity
  * functions — the decision, the ledger, the attempt with its providers and guards, the audit record
  * — called directly instead of through Temporal. No rule is implemented here; this file only says

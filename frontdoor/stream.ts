@@ -3,7 +3,7 @@
  * events, written straight to the response (no framework in between: the Python SDK sends
  * `Accept: application/json` even when streaming, which SSE plugins refuse).
  *
- * Text reaches the caller as the attempt's sink receives it (docs/language.md "Streaming"). The
+ * Text reaches the caller as the attempt's sink receives it (docs/language.md §6.4). The
  * response starts (status 200, headers, the role chunk) at the first text, or when the result is
  * known — so a request refused before any text still gets its HTTP error status. Once text of one
  * attempt was sent, other attempts' text is dropped (no fallback is spliced into a started stream),

@@ -261,7 +261,7 @@ async function execute(run: Run, status: RequestStatus): Promise<InferenceResult
 /**
  * Whether this attempt ends the request whatever the machine would do next: its caller went away
  * (what it produced is charged, then the request ends), or it failed after some of its text
- * reached the caller (docs/language.md "Streaming": no fallback into a started stream).
+ * reached the caller (docs/language.md §6.4: no fallback into a started stream).
  */
 function endingAfter(
   outcome: AttemptOutcome,
@@ -383,7 +383,7 @@ async function performAttempt(step: AttemptStep, run: Run): Promise<AttemptOutco
 /**
  * Where the attempt's text goes while the model produces it: to the caller, when the caller
  * streams and the attempt's answer need not be checked first (an `after` guard or an `escalate …
- * when output.*` rule buffers it: `bufferedBy`, docs/language.md "Streaming").
+ * when output.*` rule buffers it: `bufferedBy`, docs/language.md §6.4).
  */
 function streamTarget(request: InferenceRequest, step: AttemptStep): StreamTarget | undefined {
   if (request.stream === undefined) return undefined;

@@ -88,7 +88,7 @@ export interface AttemptInput {
   /** The step's `afterGuards`: the plan's `after` guards (by name) that check this model's answer. */
   afterGuards?: string[];
   /**
-   * The caller streams this attempt's text (docs/language.md "Streaming"): the activity opens a
+   * The caller streams this attempt's text (docs/language.md §6.4): the activity opens a
    * sink through its relay and writes the model's text as it comes. Absent when nobody streams, or
    * when the answer must be checked before it is released (the step is buffered).
    */
@@ -113,7 +113,7 @@ export type AttemptOutcome = AttemptResult & {
   /** What guards did (redactions, `after` checks), for the audit record. */
   guards?: AttemptGuardAction[];
   /**
-   * Some of this attempt's text reached the caller (docs/language.md "Streaming"): should the
+   * Some of this attempt's text reached the caller (docs/language.md §6.4): should the
    * attempt fail, no fallback may follow it into the started stream.
    */
   streamed?: boolean;

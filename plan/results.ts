@@ -2,8 +2,7 @@
  * Results the request driver (driver.ts) makes itself, when it stops driving the machine before
  * the machine's own `done`: a request that got no decision, one abandoned because the ledger
  * could not be asked or too many waits, one whose streamed attempt failed, one whose caller went
- * away. Defined once, for the workflow and the direct runner alike (docs/language.md §6, "Execution
- * modes").
+ * away. Defined once, for the workflow and the direct runner alike (docs/language.md §6, §4.9).
  */
 import type { ExecState } from './exec-state.js';
 import { formatDollars } from './money.js';
@@ -94,7 +93,7 @@ export function abandonedResult(state: ExecState, reason: string): InferenceResu
 
 /**
  * A request that ends after its last attempt (if any), whatever the machine would do next
- * (docs/language.md "Streaming": once a streamed attempt failed, no fallback follows it into the
+ * (docs/language.md §6.4: once a streamed attempt failed, no fallback follows it into the
  * started stream; or the caller went away): `failed`. The budget effects the machine already planned for an attempt that will not
  * be made are dropped: that attempt reserved nothing. `lastAttempt`, when given, replaces what the
  * machine recorded of the last attempt's outcome (a call cancelled with the caller is an `error`,

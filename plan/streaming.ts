@@ -1,5 +1,5 @@
 /**
- * Streaming (docs/language.md "Streaming"): an attempt's tokens reach a streaming caller as the
+ * Streaming (docs/language.md §6.4): an attempt's tokens reach a streaming caller as the
  * model produces them, except when something must judge the whole answer first — an `after` guard
  * on the attempt's model, or an `escalate … when output.*` rule its answer is checked against.
  * That attempt's answer is then buffered and released once it passes. Decided here, once, so that

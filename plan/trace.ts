@@ -334,7 +334,7 @@ export interface AttemptStep {
    * What must see this attempt's whole answer before any of it reaches a streaming caller: the
    * first `after` guard on it (`guard NAME`), else the first escalation rule its answer is checked
    * against (`escalate MODEL when …`); `null` when its tokens may be streamed as they come
-   * (docs/language.md "Streaming"). See `bufferedBy` in streaming.ts.
+   * (docs/language.md §6.4). See `bufferedBy` in streaming.ts.
    */
   bufferedBy: string | null;
   reserve: Reservation[];

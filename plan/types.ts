@@ -28,7 +28,7 @@ export type Window = 'minute' | 'hour' | 'day' | 'week' | 'month';
 export type PiiKind = 'email' | 'phone' | 'credit-card' | 'iban' | 'ip-address';
 export type PromptAudit = 'hashed' | 'redacted' | 'full' | 'none';
 /**
- * How a route's requests run (docs/language.md "Execution modes"): `durable`, one Temporal
+ * How a route's requests run (docs/language.md §4.9): `durable`, one Temporal
  * workflow per request; `direct`, the HTTP front door drives the same machine in its own process.
  */
 export type ExecutionMode = 'durable' | 'direct';
@@ -261,7 +261,7 @@ export interface InferenceRequest {
   /** Overrides the estimate from `messages` (tests use `input.tokens 40k`). */
   inputTokens?: number;
   /**
-   * The caller streams the answer (docs/language.md "Streaming"): attempts that need not be checked
+   * The caller streams the answer (docs/language.md §6.4): attempts that need not be checked
    * first write their text to the caller as it comes. `relay`: the front door's relay URL when it
    * is not in the worker's process. How the answer travels, not what was asked: not part of the
    * audit.

@@ -1,6 +1,6 @@
 /**
  * Direct-mode requests in flight, and the sweep that ends those whose front door stopped
- * (docs/language.md "Execution modes", docs/store.md "Interrupted requests"): every request that
+ * (docs/language.md §4.9, docs/store.md "Interrupted requests"): every request that
  * reserved budget ends in exactly one audit record, and nothing is charged twice.
  *
  * `trackRequest` writes a row when the request starts; its audit record deletes the row in the

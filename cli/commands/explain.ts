@@ -35,7 +35,7 @@ function options(entry: ChainEntry): string {
   return parts.join(', ');
 }
 
-/** docs/language.md "Execution modes": only the HTTP front door runs a route direct. */
+/** docs/language.md §4.9: only the HTTP front door runs a route direct. */
 function executionText(mode: 'durable' | 'direct'): string {
   return mode === 'direct'
     ? 'direct (the HTTP front door runs it in its own process; the client and switchyard run stay durable)'
@@ -43,7 +43,7 @@ function executionText(mode: 'durable' | 'direct'): string {
 }
 
 /**
- * docs/language.md "Streaming": for each candidate, whether a streaming caller gets its tokens as
+ * docs/language.md §6.4: for each candidate, whether a streaming caller gets its tokens as
  * they come or only once the named guard or escalation rule has seen the whole answer.
  */
 function streamRows(decision: Decision): string[] {

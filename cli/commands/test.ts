@@ -13,7 +13,7 @@ policies' plans, with the same evaluator the workers use, without any server.
 The last line is 'N passed, N failed'.
 Exit status: 0 all tests pass, 1 a test failed or a file has errors, 2 usage.`;
 
-/** The route's execution mode as the summary shows it (docs/language.md "Execution modes"): ` [direct]`. */
+/** The route's execution mode as the summary shows it (docs/language.md §4.9): ` [direct]`. */
 function executionTag(execution: 'durable' | 'direct' | null): string {
   return execution === null ? '' : ` [${execution}]`;
 }

@@ -161,7 +161,7 @@ class PolicyCompiler {
         .map((item) => this.target(item.target.model, item.target.options, item)),
       escalations: route.items.filter(ast.isEscalate).map((item) => this.escalation(item)),
       deadlineMs: deadline?.value ?? null,
-      // docs/language.md "Execution modes": the route's own, else the policy's, else durable.
+      // docs/language.md §4.9: the route's own, else the policy's, else durable.
       execution: effectiveExecution(route).mode,
     };
   }

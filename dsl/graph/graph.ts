@@ -79,7 +79,7 @@ export interface GraphNode {
   details: string[];
   /** For providers and models: private (true) or external (false). */
   private?: boolean;
-  /** For routes: how their requests run (docs/language.md "Execution modes"). */
+  /** For routes: how their requests run (docs/language.md §4.9). */
   execution?: ExecutionMode;
   /** The policy whose box holds this node (routes, budgets, guards …). */
   policy?: string;

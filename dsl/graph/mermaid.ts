@@ -54,7 +54,7 @@ export function toMermaid(graph: PolicyGraph): string {
     ['private', (n) => n.private === true, 'fill:#e8f5e9,stroke:#2e7d32'],
     ['external', (n) => n.private === false, 'fill:#fff3e0,stroke:#e65100'],
     ['route', (n) => n.kind === 'route' && n.execution !== 'direct', 'fill:#e3f2fd,stroke:#1565c0'],
-    // docs/language.md "Execution modes": a direct route is drawn dashed, as in the SVG.
+    // docs/language.md §4.9: a direct route is drawn dashed, as in the SVG.
     ['direct', (n) => n.execution === 'direct', 'fill:#e3f2fd,stroke:#1565c0,stroke-dasharray:5 3'],
     ['reject', (n) => n.kind === 'otherwise', 'fill:#ffebee,stroke:#c62828'],
   ];

@@ -37,7 +37,7 @@ const FIELD_DOCS: Record<string, string> = {
   'output.tokens': 'output tokens of the answer',
 };
 
-/** docs/language.md "Execution modes", for the completion's detail after `execution`. */
+/** docs/language.md §4.9, for the completion's detail after `execution`. */
 const EXECUTION_DOCS: Record<string, string> = {
   durable: 'the default: each request is one Temporal workflow, it survives any worker or front door',
   direct: 'the HTTP front door runs the request in its own process, without a workflow',

@@ -131,7 +131,7 @@ export function providerHover(provider: Provider): string {
   return lines.join('\n');
 }
 
-/** docs/language.md "Execution modes": what the mode means, and where it comes from. */
+/** docs/language.md §4.9: what the mode means, and where it comes from. */
 function executionLine(route: Route): string {
   const { mode, from } = effectiveExecution(route);
   const source = from === 'route' ? '' : from === 'policy' ? " (the policy's default)" : ' (the default)';

@@ -1,5 +1,5 @@
 /**
- * Execution modes (docs/language.md "Execution modes"): a route runs `durable` (one Temporal
+ * Execution modes (docs/language.md §4.9): a route runs `durable` (one Temporal
  * workflow per request) or `direct` (the HTTP front door runs the plan in its own process). A
  * route's own `execution` wins, else its policy's, else durable.
  */
@@ -78,7 +78,7 @@ export function selectsBatch(route: Route): boolean {
 
 /**
  * Warning: a route for batch requests that runs direct. A direct request lives only as long as the
- * front door's process; batch work is what durability is for (docs/language.md "Execution modes").
+ * front door's process; batch work is what durability is for (docs/language.md §4.9).
  */
 export function checkBatchDirect(route: Route, accept: ValidationAcceptor): void {
   const execution = effectiveExecution(route);

@@ -1,7 +1,7 @@
 import type { Migration } from './index.js';
 
 /**
- * Direct-mode requests in flight (docs/language.md "Execution modes"): a row from `trackRequest`
+ * Direct-mode requests in flight (docs/language.md §4.9): a row from `trackRequest`
  * until the request's audit record is appended (same transaction). A row still here after
  * `expires_ms` belongs to a front door that stopped mid-request: `sweepInterrupted` releases its
  * reservations and writes its `interrupted` audit record. `retain_days` is its policy's audit

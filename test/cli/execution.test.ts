@@ -1,6 +1,6 @@
 /**
  * `explain` and `test` show each route's execution mode and, for streaming, what holds an answer
- * back (docs/language.md "Execution modes", "Streaming"). Runs the commands in-process on the
+ * back (docs/language.md §4.9, §6.4). Runs the commands in-process on the
  * examples, as `switchyard explain|test` prints them.
  */
 import * as fs from 'node:fs';

@@ -1,5 +1,5 @@
 /**
- * `execution durable | direct` compiled (docs/language.md "Execution modes"): each route of the
+ * `execution durable | direct` compiled (docs/language.md §4.9): each route of the
  * plan carries its effective mode, the plan validates, and the decision and attempt steps carry
  * what the front door needs (the mode; what buffers a stream).
  */

@@ -1,6 +1,6 @@
 /**
  * The process of a direct-mode request dies mid-request (kill -9): its budget stays reserved and
- * it has no audit record — until the sweep (docs/language.md "Execution modes"): the reservation
+ * it has no audit record — until the sweep (docs/language.md §4.9): the reservation
  * is released, the request gets one audit record, `interrupted`, and nothing is charged.
  */
 import { spawn } from 'node:child_process';

@@ -1,5 +1,5 @@
 /**
- * The diagram shows each route's execution mode (docs/language.md "Execution modes"): a detail
+ * The diagram shows each route's execution mode (docs/language.md §4.9): a detail
  * line on every route, and a direct route drawn dashed, in the SVG, DOT and Mermaid forms.
  */
 import * as path from 'node:path';

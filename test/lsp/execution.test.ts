@@ -1,5 +1,5 @@
 /**
- * The editor and `execution durable | direct` (docs/language.md "Execution modes"): completion
+ * The editor and `execution durable | direct` (docs/language.md §4.9): completion
  * offers the item and its two modes, hover says how a route runs and where its mode comes from,
  * and the formatter gives the item its own line.
  */

@@ -1,5 +1,5 @@
 /**
- * What buffers a streamed attempt (docs/language.md "Streaming"): an `after` guard on it, or an
+ * What buffers a streamed attempt (docs/language.md §6.4): an `after` guard on it, or an
  * escalation rule its answer is checked against; the decision carries the route's execution mode.
  */
 import { describe, expect, it } from 'vitest';
