@@ -38,7 +38,7 @@ export interface ChatContext {
 }
 
 /**
- * The route's execution mode (docs/language.md "Execution modes"). A request no route takes is
+ * The route's execution mode (docs/language.md §4.9). A request no route takes is
  * refused before any attempt: it is refused (and audited) in this process when a direct runner is
  * here.
  */
@@ -108,7 +108,8 @@ export async function handleChat(
       `route ${decision.route ?? '(none)'} runs durable, and this front door has no Temporal connection`,
     );
   }
-  const hash = bodyHash(request);
+  // Only an Idempotency-Key can meet an earlier request: a fresh id needs no hash (8 MB is 20 ms).
+  const hash = idempotent ? bodyHash(request) : undefined;
   const created = Math.floor(Date.now() / 1000);
   const capabilities = capabilitiesOf(loaded.plan);
   const stream = mapped.options.stream
@@ -140,7 +141,7 @@ export async function handleChat(
         });
       // Only a request with an Idempotency-Key is remembered (docs/http.md "Idempotency").
       const run = idempotent
-        ? ctx.directMemory.run(id, hash, runDirect)
+        ? ctx.directMemory.run(id, hash!, runDirect)
         : { result: runDirect(), attached: false };
       replayed = run.attached;
       result = await run.result;

@@ -1,5 +1,5 @@
 /**
- * `execution durable` (docs/language.md "Execution modes"): the request is one Temporal workflow,
+ * `execution durable` (docs/language.md §4.9): the request is one Temporal workflow,
  * started through the typed contract and waited for. The caller's connection does not own it: a
  * caller that disconnects (or a front door that dies) leaves it running, charged and audited, and a
  * retry with the same `Idempotency-Key` attaches to it (docs/http.md "Idempotency").
@@ -29,7 +29,8 @@ export class DurableRunner {
    */
   async start(
     request: InferenceRequest,
-    hash: string,
+    /** The body hash, for a request with an Idempotency-Key; absent for a fresh id. */
+    hash: string | undefined,
   ): Promise<{ result: () => Promise<InferenceResult>; attached: boolean }> {
     const workflow = this.options.client.workflow;
     try {
@@ -37,7 +38,7 @@ export class DurableRunner {
         taskQueue: this.options.taskQueue,
         workflowId: request.id,
         args: [{ request }],
-        memo: { [BODY_HASH_MEMO]: hash },
+        ...(hash !== undefined ? { memo: { [BODY_HASH_MEMO]: hash } } : {}),
         // The same id never runs twice: not while it runs, not after it closed.
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         workflowIdConflictPolicy: 'FAIL',
@@ -51,7 +52,7 @@ export class DurableRunner {
     const description = await handle.describe();
     const known = description.memo?.[BODY_HASH_MEMO];
     // A workflow started by the client (no memo) under an id a key maps to is not this request.
-    if (known !== hash) throw idempotencyConflict();
+    if (hash === undefined || known !== hash) throw idempotencyConflict();
     return { result: () => handle.result(), attached: true };
   }
 }
