@@ -240,7 +240,10 @@ export class FrontDoor {
         : new HttpError(500, 'api_error', 'internal_error', `internal error: ${message}`);
     }
     if (res.headersSent) {
-      res.end();
+      // A stream already under way ends with an error event (the SDKs raise it).
+      if (!res.writableEnded && String(res.getHeader('content-type')).startsWith('text/event-stream')) {
+        res.end(`data: ${JSON.stringify(error.body())}\n\n`);
+      } else res.end();
       return;
     }
     const headers: Record<string, string> = { ...error.headers };

@@ -123,8 +123,9 @@ export class AnswerStream {
   private start(extraHeaders: Record<string, string> = {}): void {
     if (this.started) return;
     this.started = true;
+    // Set, not only written: the server's error path looks for it (server.ts `answerError`).
+    this.res.setHeader('content-type', 'text/event-stream; charset=utf-8');
     this.res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
