@@ -164,6 +164,17 @@ describe('durable: the error table', () => {
     expect(retryAfter).toBeLessThanOrEqual(60);
   });
 
+  it('429 budget_exceeded with Retry-After when a budget refuses', async () => {
+    const key = await rig.createKey({ team: `tight-${Date.now()}`, policy: 'tight' });
+    const e = await apiError(rig.openai(key).chat.completions.create(ask('budget-1')));
+    expect(e).toMatchObject({ status: 429, code: 'budget_exceeded' });
+    expect(e.message).toMatch(/daily/);
+    const retryAfter = Number(e.headers?.get('retry-after'));
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(retryAfter).toBeLessThanOrEqual(86_400);
+    expect(callsWith(rig.server, 'budget-1')).toBe(0);
+  });
+
   it('502 when every attempt failed, naming the attempts', async () => {
     rig.server.faults.add({ model: 'small', status: 500, message: 'the GPU caught fire' });
     try {

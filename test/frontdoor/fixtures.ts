@@ -56,6 +56,17 @@ policy front {
   otherwise reject "no route for this capability"
 }
 
+policy tight {
+  execution ${execution}
+  budget daily per team {
+    tokens 10 per day
+    on-exceed reject
+  }
+  route chat when capability == "chat" {
+    use small max-tokens 8
+  }
+}
+
 policy limited {
   execution ${execution}
   rate-limit per team {
