@@ -12,6 +12,8 @@ import type { CommandResult } from '../result.js';
 import { configFrom, connectWorker, untilSignal } from '../temporal.js';
 import { launch, loadRegistry, readyLine } from './worker.js';
 import { FrontDoorRelay } from '../../frontdoor/relay.js';
+import { ProviderGates } from '../../activities/attempt.js';
+import { providerConcurrency } from '../../worker/worker.js';
 import { openFrontDoor, parsePort, type OpenedFrontDoor } from './serve.js';
 
 export const devUsage = `usage: switchyard dev [--policies DIR] [--port 7233] [--db FILE] [--namespace N] [--store URL] [--http-port N]
@@ -90,9 +92,10 @@ export async function dev(argv: string[]): Promise<CommandResult> {
   const httpPort =
     typeof values['http-port'] === 'string' ? parsePort(values['http-port'], '--http-port') : undefined;
   const relay = new FrontDoorRelay();
+  const gates = new ProviderGates(providerConcurrency);
   try {
     connection = await connectWorker(config);
-    handle = await launch(connection, registry, config, true, { relay });
+    handle = await launch(connection, registry, config, true, { relay, gates });
     if (httpPort !== undefined) {
       frontDoor = await openFrontDoor({
         registry,
@@ -101,6 +104,7 @@ export async function dev(argv: string[]): Promise<CommandResult> {
         host: '127.0.0.1',
         workerConnection: connection,
         relay,
+        gates,
       });
     }
     process.stdout.write(`${readyLine('switchyard dev', handle, config)}\n`);

@@ -8,6 +8,7 @@ import type { NativeConnection } from '@temporalio/worker';
 import { largePayloadCodec } from '../../client/large-payloads.js';
 import { storeKeys } from '../../frontdoor/auth.js';
 import { createDirectRunner, type DirectRunner } from '../../frontdoor/direct.js';
+import { ProviderGates } from '../../activities/attempt.js';
 import { providerConcurrency } from '../../worker/queues.js';
 import { FrontDoorRelay } from '../../frontdoor/relay.js';
 import { DEFAULT_MAX_BODY_BYTES, FrontDoor } from '../../frontdoor/server.js';
@@ -72,6 +73,8 @@ export async function openFrontDoor(options: {
   /** The worker's connection when a worker runs in this process. */
   workerConnection?: NativeConnection;
   relay?: FrontDoorRelay;
+  /** The concurrency gates of a worker in this process, shared with the direct runner. */
+  gates?: ProviderGates;
   store?: Store;
 }): Promise<OpenedFrontDoor> {
   let store: Store;
@@ -90,7 +93,7 @@ export async function openFrontDoor(options: {
     direct = createDirectRunner({
       plans: options.registry,
       store,
-      concurrency: providerConcurrency,
+      gates: options.gates ?? new ProviderGates(providerConcurrency),
     });
     const door = new FrontDoor({
       plans: options.registry,
@@ -209,6 +212,8 @@ export async function serve(argv: string[]): Promise<CommandResult> {
 
   const stop = untilSignal();
   const relay = new FrontDoorRelay();
+  // One concurrency per provider for the worker's attempts and the direct runner's together.
+  const gates = new ProviderGates(providerConcurrency);
   const relayUrl = values['relay-url'] ?? (env.SWITCHYARD_RELAY_URL || file.relayUrl);
   if (typeof relayUrl === 'string' && relayUrl !== '') relay.baseUrl = relayUrl.replace(/\/+$/, '');
   let workers: WorkersHandle | undefined;
@@ -219,7 +224,7 @@ export async function serve(argv: string[]): Promise<CommandResult> {
       installRuntime();
       workerConnection = await connectWorker(config);
       // The worker's attempts write streamed text to this front door's callers through the relay.
-      workers = await launch(workerConnection, registry, config, watch, { relay });
+      workers = await launch(workerConnection, registry, config, watch, { relay, gates });
       process.stdout.write(`${readyLine('switchyard serve: worker', workers, config)}\n`);
     }
     opened = await openFrontDoor({
@@ -229,6 +234,7 @@ export async function serve(argv: string[]): Promise<CommandResult> {
       host,
       maxBodyBytes,
       relay,
+      gates,
       ...(workerConnection ? { workerConnection } : {}),
     });
     process.stdout.write(
