@@ -6,7 +6,14 @@
 export * from './types.js';
 export * from './trace.js';
 export { canonicalJson } from './canonical.js';
-export { costNanos, formatDollars, parseDollars, NANOS_PER_DOLLAR, MONEY_DECIMALS } from './money.js';
+export {
+  costNanos,
+  formatDollars,
+  parseDollars,
+  readDollars,
+  NANOS_PER_DOLLAR,
+  MONEY_DECIMALS,
+} from './money.js';
 export {
   estimateInputTokens,
   inputTokensOf,

@@ -54,20 +54,36 @@ export function formatDollars(nanos: number | bigint): string {
 const DOLLARS = /^\$?(\d+)(?:\.(\d+))?$/;
 
 /**
+ * Reads dollars as written (`"0.0025"`, `"$500"`) as integer nano-dollars, from the decimal digits,
+ * never through a binary float: the one reading of money text that the validator, the compiler and
+ * `parseDollars` share. Digits beyond the ninth decimal round **up** (`exact`: there were none);
+ * `undefined` when the text is not an amount of money.
+ */
+export function readDollars(text: string): { nanos: bigint; exact: boolean } | undefined {
+  const match = DOLLARS.exec(text);
+  if (!match) return undefined;
+  const fraction = match[2] ?? '';
+  const beyond = fraction.slice(MONEY_DECIMALS);
+  const roundUp = /[1-9]/.test(beyond);
+  const nanos =
+    BigInt(match[1]!) * NANOS_PER_DOLLAR_BIG +
+    BigInt(fraction.slice(0, MONEY_DECIMALS).padEnd(MONEY_DECIMALS, '0')) +
+    (roundUp ? 1n : 0n);
+  return { nanos, exact: beyond.length === 0 };
+}
+
+/**
  * Parses `"$0.0025"` (the `$` is optional) into nano-dollars, exactly. Throws on anything else,
  * including more than 9 decimals (finer than a nano-dollar) and amounts beyond the safe-integer
  * range (about 9 million dollars).
  */
 export function parseDollars(text: string): number {
-  const match = DOLLARS.exec(text.trim());
-  if (!match) throw new SyntaxError(`not an amount of money: "${text}" (expected e.g. $0.0025)`);
-  const whole = match[1] ?? '0';
-  const fraction = match[2] ?? '';
-  if (fraction.length > 9) {
+  const read = readDollars(text.trim());
+  if (!read) throw new SyntaxError(`not an amount of money: "${text}" (expected e.g. $0.0025)`);
+  if (!read.exact) {
     throw new RangeError(`"${text}" is finer than a nano-dollar: money has at most 9 decimals`);
   }
-  const nanos = BigInt(whole) * NANOS_PER_DOLLAR_BIG + BigInt(fraction.padEnd(9, '0'));
-  const result = Number(nanos);
+  const result = Number(read.nanos);
   if (!Number.isSafeInteger(result)) throw new RangeError(`"${text}" is too large`);
   return result;
 }

@@ -1,7 +1,5 @@
 import { type CstNode, CstUtils } from 'langium';
-import { MONEY_DECIMALS, NANOS_PER_DOLLAR } from '../../plan/money.js';
-
-const MONEY = /^\$?([0-9]+)(?:\.([0-9]+))?$/;
+import { readDollars } from '../../plan/money.js';
 
 /**
  * Dollars as written (`"0.0025"`, `"$500"`) to integer nano-dollars, exactly: the integer and
@@ -10,14 +8,8 @@ const MONEY = /^\$?([0-9]+)(?:\.([0-9]+))?$/;
  * Returns `undefined` for text that is not money or an amount beyond the safe-integer range.
  */
 export function dollarsToNanos(text: string): number | undefined {
-  const match = MONEY.exec(text);
-  if (!match) return undefined;
-  const whole = BigInt(match[1]!);
-  const fraction = match[2] ?? '';
-  let nanos =
-    whole * BigInt(NANOS_PER_DOLLAR) + BigInt(fraction.slice(0, MONEY_DECIMALS).padEnd(MONEY_DECIMALS, '0'));
-  if (/[1-9]/.test(fraction.slice(MONEY_DECIMALS))) nanos += 1n;
-  return nanos <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(nanos) : undefined;
+  const nanos = readDollars(text)?.nanos;
+  return nanos !== undefined && nanos <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(nanos) : undefined;
 }
 
 /** Tokens that stick to their neighbours when a condition or rule is printed. */

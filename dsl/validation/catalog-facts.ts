@@ -3,7 +3,7 @@
  * validator cannot wait for the compiler's plan: it runs on files with errors).
  */
 import type { AstNode } from 'langium';
-import { MONEY_DECIMALS, NANOS_PER_DOLLAR } from '../../plan/money.js';
+import { readDollars } from '../../plan/money.js';
 import {
   type Model,
   type Provider,
@@ -22,11 +22,8 @@ import {
 
 /** `"0.0025"` (the converted MONEY literal, without `$`) → 2_500_000n nano-dollars; undefined if inexact. */
 export function moneyToNanos(amount: string): bigint | undefined {
-  const match = /^([0-9]+)(?:\.([0-9]+))?$/.exec(amount);
-  if (!match) return undefined;
-  const decimals = match[2] ?? '';
-  if (decimals.length > MONEY_DECIMALS) return undefined;
-  return BigInt(match[1]!) * BigInt(NANOS_PER_DOLLAR) + BigInt(decimals.padEnd(MONEY_DECIMALS, '0') || '0');
+  const read = readDollars(amount);
+  return read?.exact ? read.nanos : undefined;
 }
 
 /** `5000` → `5s`, `75600` → `75.6s`, `200` → `200ms`, `60000` → `60s`, `120000` → `2m`, `3600000` → `1h` (exact). */

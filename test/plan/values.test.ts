@@ -1,6 +1,6 @@
 /** Money, durations, token estimates and request fields. */
 import { describe, expect, it } from 'vitest';
-import { costNanos, formatDollars, parseDollars } from '../../plan/money.js';
+import { costNanos, formatDollars, parseDollars, readDollars } from '../../plan/money.js';
 import { estimateInputTokens, parseDuration, requestField, tryParseDuration } from '../../plan/request.js';
 import { request } from './fixtures.js';
 
@@ -32,6 +32,15 @@ describe('money', () => {
     expect(formatDollars(1_234_567_890_123)).toBe('1234.567890123');
     expect(formatDollars(-1_500_000_000)).toBe('-1.5');
     expect(formatDollars(10n ** 20n)).toBe('100000000000');
+  });
+
+  it('readDollars reads money text exactly, rounding digits past the ninth decimal up', () => {
+    expect(readDollars('$0.0025')).toEqual({ nanos: 2_500_000n, exact: true });
+    expect(readDollars('0.0000000011')).toEqual({ nanos: 2n, exact: false });
+    expect(readDollars('0.0000000010')).toEqual({ nanos: 1n, exact: false });
+    expect(readDollars('99999999999')).toEqual({ nanos: 99_999_999_999_000_000_000n, exact: true });
+    expect(readDollars('$.5')).toBeUndefined();
+    expect(readDollars('1e3')).toBeUndefined();
   });
 
   it('parseDollars is exact and refuses sub-nano amounts', () => {
