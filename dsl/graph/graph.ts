@@ -36,13 +36,8 @@ import {
   isMaxInput,
   isSchemaCheck,
 } from '../generated/ast.js';
-import {
-  formatDuration,
-  formatTokens,
-  isPrivateProvider,
-  modelPrice,
-  providerOf,
-} from '../validation/catalog-facts.js';
+import { tokensText } from '../../plan/index.js';
+import { formatDuration, isPrivateProvider, modelPrice, providerOf } from '../validation/catalog-facts.js';
 import { sourceText } from '../validation/condition-facts.js';
 import { effectiveExecution, type ExecutionMode } from '../validation/execution.js';
 import { allTargets, type ChainTarget } from '../validation/route-facts.js';
@@ -146,7 +141,7 @@ export function buildPolicyGraph(root: Document): PolicyGraph {
       kind: 'model',
       title: `model ${model.name}`,
       details: [
-        ...(context !== undefined ? [`context ${formatTokens(context)}`] : []),
+        ...(context !== undefined ? [`context ${tokensText(context)}`] : []),
         priced ? `in ${price.input.text}, out ${price.output.text}` : 'free',
         ...(model.items.find(isCapabilities)?.names.length
           ? [model.items.find(isCapabilities)!.names.join(', ')]
@@ -233,7 +228,7 @@ export function buildPolicyGraph(root: Document): PolicyGraph {
           case 'BackoffOption':
             return `backoff ${formatDuration(value)}`;
           case 'MaxTokensOption':
-            return `max-tokens ${formatTokens(value)}`;
+            return `max-tokens ${tokensText(value)}`;
         }
         return '';
       })
@@ -266,7 +261,7 @@ export function buildPolicyGraph(root: Document): PolicyGraph {
       isMoneyLimit(item)
         ? [`$${item.amount} per ${item.window}`]
         : isTokenLimit(item)
-          ? [`${formatTokens(item.amount)} tokens per ${item.window}`]
+          ? [`${tokensText(item.amount)} tokens per ${item.window}`]
           : [],
     );
     const exceed = budget.items.find(isBudgetExceed);
@@ -295,7 +290,7 @@ export function buildPolicyGraph(root: Document): PolicyGraph {
       details: [
         `per ${limit.scope ?? 'policy'}: ${limit.items
           .filter(isRateLine)
-          .map((l) => `${formatTokens(l.amount)} ${l.unit}/${l.window}`)
+          .map((l) => `${tokensText(l.amount)} ${l.unit}/${l.window}`)
           .join(', ')}`,
       ],
       policy: policy.name,
@@ -311,7 +306,7 @@ export function buildPolicyGraph(root: Document): PolicyGraph {
         : isBlock(item)
           ? `block ${item.pattern}`
           : isMaxInput(item)
-            ? `max-input ${formatTokens(item.amount)}`
+            ? `max-input ${tokensText(item.amount)}`
             : isSchemaCheck(item)
               ? `schema ${item.path}`
               : '',

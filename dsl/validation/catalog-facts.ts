@@ -3,7 +3,7 @@
  * validator cannot wait for the compiler's plan: it runs on files with errors).
  */
 import type { AstNode } from 'langium';
-import { readDollars } from '../../plan/money.js';
+import { readDollars, tokensText } from '../../plan/index.js';
 import {
   type Model,
   type Provider,
@@ -32,13 +32,6 @@ export function formatDuration(ms: number): string {
   if (ms >= 120_000 && ms % 60_000 === 0) return `${ms / 60_000}m`;
   if (ms >= 1000) return `${ms / 1000}s`;
   return `${ms}ms`;
-}
-
-/** `128000` → `128k`, `20000000` → `20M`, `512` → `512`. */
-export function formatTokens(tokens: number): string {
-  if (tokens >= 1_000_000 && tokens % 1_000_000 === 0) return `${tokens / 1_000_000}M`;
-  if (tokens >= 1000 && tokens % 1000 === 0) return `${tokens / 1000}k`;
-  return String(tokens);
 }
 
 function first<T extends AstNode>(
@@ -112,7 +105,7 @@ export function modelPrice(model: Model): ModelPrice {
   for (const part of item?.parts ?? []) {
     const nanos = moneyToNanos(part.amount);
     if (nanos === undefined || !(part.per > 0)) continue;
-    price[part.direction] = { nanos, per: part.per, text: `$${part.amount} per ${formatTokens(part.per)}` };
+    price[part.direction] = { nanos, per: part.per, text: `$${part.amount} per ${tokensText(part.per)}` };
   }
   return price;
 }

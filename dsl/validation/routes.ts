@@ -18,9 +18,9 @@ import {
   isSplit,
   isUse,
 } from '../generated/ast.js';
+import { tokensText } from '../../plan/index.js';
 import {
   formatDuration,
-  formatTokens,
   isPrivateProvider,
   modelCapabilities,
   modelContext,
@@ -232,10 +232,10 @@ export function routeChecks(): ValidationChecks<SwitchyardAstType> {
         return context !== undefined && option.value > context;
       });
       if (over.length === 0) return;
-      const list = over.map((m) => `'${m.name}' (${formatTokens(modelContext(m)!)})`).join(', ');
+      const list = over.map((m) => `'${m.name}' (${tokensText(modelContext(m)!)})`).join(', ');
       accept(
         'error',
-        `max-tokens ${formatTokens(option.value)} is above the context of model${over.length > 1 ? 's' : ''} ${list}`,
+        `max-tokens ${tokensText(option.value)} is above the context of model${over.length > 1 ? 's' : ''} ${list}`,
         {
           node: option,
           property: 'value',
