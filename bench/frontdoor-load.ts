@@ -138,3 +138,20 @@ export function cpuMs(pid: number): number {
 export function monotonicMicros(): number {
   return Number(process.hrtime.bigint() / 1000n);
 }
+
+/** This process's children with their command names (from /proc), e.g. to find the Temporal server. */
+export function children(parent = process.pid): { pid: number; comm: string }[] {
+  const found: { pid: number; comm: string }[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const ppid = Number(stat.slice(close + 2).split(' ')[1]);
+      if (ppid === parent) found.push({ pid: Number(entry), comm: stat.slice(stat.indexOf('(') + 1, close) });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}

@@ -11,6 +11,7 @@ interface CpuProfile {
   nodes: {
     id: number;
     callFrame: { functionName: string; url: string; lineNumber: number };
+    children?: number[];
   }[];
   startTime: number;
   endTime: number;
@@ -26,6 +27,8 @@ export interface ProfileSummary {
   windowed: boolean;
   functions: { name: string; share: number }[];
   files: { name: string; share: number }[];
+  /** The repository's functions by total time (themselves and what they call). */
+  repository: { name: string; share: number }[];
 }
 
 /** Summarises `file` over [fromMicros, toMicros] (monotonic µs), the top `top` of each list. */
@@ -38,6 +41,9 @@ export function summariseProfile(
 ): ProfileSummary {
   const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
   const frames = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+  const parents = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parents.set(child, node.id);
+  const total = new Map<string, number>();
   const windowed = profile.startTime <= toMicros && profile.endTime >= fromMicros;
   const byFunction = new Map<string, number>();
   const byFile = new Map<string, number>();
@@ -54,10 +60,22 @@ export function summariseProfile(
       continue;
     }
     const { where, group: known } = place(frame.url, root);
-    const name = `${frame.functionName || '(anonymous)'}${where ? ` ${where}:${frame.lineNumber + 1}` : ''}`;
+    const name = nameOf(frame, where);
     byFunction.set(name, (byFunction.get(name) ?? 0) + 1);
-    const group = known ?? frame.functionName;
+    const group = known ?? (frame.functionName || '(native code)');
     byFile.set(group, (byFile.get(group) ?? 0) + 1);
+    // Each repository function on the stack counts once for this sample.
+    const seen = new Set<string>();
+    for (let id: number | undefined = profile.samples[i]; id !== undefined; id = parents.get(id)) {
+      const f = frames.get(id)!;
+      const at = place(f.url, root);
+      if (!at.repository) continue;
+      const fn = nameOf(f, at.where);
+      if (!seen.has(fn)) {
+        seen.add(fn);
+        total.set(fn, (total.get(fn) ?? 0) + 1);
+      }
+    }
   }
   const busy = samples - idle || 1;
   const ranked = (m: Map<string, number>) =>
@@ -65,14 +83,34 @@ export function summariseProfile(
       .sort((a, b) => b[1] - a[1])
       .slice(0, top)
       .map(([name, n]) => ({ name, share: n / busy }));
-  return { samples, idle, windowed, functions: ranked(byFunction), files: ranked(byFile) };
+  return {
+    samples,
+    idle,
+    windowed,
+    functions: ranked(byFunction),
+    files: ranked(byFile),
+    repository: ranked(total),
+  };
+}
+
+/**
+ * `name file:line`. Files tsx compiled carry no useful line (its output is minified to one line,
+ * and the profile has no source map applied): those get the file alone.
+ */
+function nameOf(frame: CpuProfile['nodes'][number]['callFrame'], where: string): string {
+  const name = frame.functionName || '(anonymous)';
+  if (!where) return name;
+  return /\.[cm]?ts$/.test(where) ? `${name} ${where}` : `${name} ${where}:${frame.lineNumber + 1}`;
 }
 
 /**
  * A script's place, short (repository-relative, `node:…`, or a package's name and file), and the
  * group its time counts to: the repository's file, the package, or node's internal area.
  */
-function place(url: string, root: string): { where: string; group: string | undefined } {
+function place(
+  url: string,
+  root: string,
+): { where: string; group: string | undefined; repository?: boolean } {
   if (url === '') return { where: '', group: undefined };
   const file = url.startsWith('file://') ? decodeURIComponent(new URL(url).pathname) : url;
   const modules = file.lastIndexOf('/node_modules/');
@@ -82,8 +120,9 @@ function place(url: string, root: string): { where: string; group: string | unde
     return { where, group: `${parts[0]!.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]} (package)` };
   }
   if (file.startsWith('node:')) return { where: file, group: file.split('/').slice(0, 2).join('/') };
-  const where = file.startsWith(root) ? path.relative(root, file) : file;
-  return { where, group: where };
+  if (!file.startsWith(root)) return { where: file, group: file };
+  const where = path.relative(root, file);
+  return { where, group: where, repository: true };
 }
 
 /** The summary as lines for the bench's output. */
@@ -96,5 +135,7 @@ export function profileLines(title: string, s: ProfileSummary): string[] {
     ...s.functions.map((f) => `    ${pct(f.share)}  ${f.name}`),
     '  top self time, by file or package:',
     ...s.files.map((f) => `    ${pct(f.share)}  ${f.name}`),
+    "  the repository's functions by total time (self + callees):",
+    ...s.repository.map((f) => `    ${pct(f.share)}  ${f.name}`),
   ];
 }

@@ -63,6 +63,8 @@ export async function startFrontDoor(options: {
   address: string;
   taskQueue: string;
   profileDir?: string;
+  /** How the worker runs attempts (`serve --attempts`). @default remote, serve's default */
+  attempts?: 'local' | 'remote';
 }): Promise<Spawned & { url: string }> {
   const p = spawnNode(
     [
@@ -83,6 +85,7 @@ export async function startFrontDoor(options: {
       options.taskQueue,
       '--worker',
       '--no-watch',
+      ...(options.attempts ? ['--attempts', options.attempts] : []),
     ],
     { SWITCHYARD_STORE: options.store },
   );

@@ -18,15 +18,25 @@
  *    throughput run are printed.
  *
  *   npx tsx bench/frontdoor.ts [--quick] [--seconds 30] [--n 500] [--concurrency 32] [--profile]
+ *       [--attempts local|remote]
  *   npx tsx bench/run.ts frontdoor [same flags]
  */
 import * as fs from 'node:fs';
 import http from 'node:http';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { openStore } from '../store/index.js';
-import { closedLoop, cpuMs, monotonicMicros, post, type Outcome, type Throughput } from './frontdoor-load.js';
+import {
+  children,
+  closedLoop,
+  cpuMs,
+  monotonicMicros,
+  post,
+  type Outcome,
+  type Throughput,
+} from './frontdoor-load.js';
 import { profileLines, summariseProfile } from './frontdoor-profile.js';
 import { ROOT, startCannedProvider, startFloor, startFrontDoor, stop } from './frontdoor-stack.js';
 import type { BenchResult } from './run.js';
@@ -39,6 +49,8 @@ export interface FrontdoorOptions {
   seconds: number;
   concurrency: number;
   profile: boolean;
+  /** How `serve --worker` runs durable requests' attempts. */
+  attempts: 'local' | 'remote';
 }
 
 /** The flags, from the command line (after `bench/run.ts frontdoor` or `bench/frontdoor.ts`). */
@@ -53,6 +65,7 @@ export function frontdoorFlags(argv = process.argv.slice(2)): FrontdoorOptions {
       n: { type: 'string' },
       concurrency: { type: 'string' },
       profile: { type: 'boolean' },
+      attempts: { type: 'string' },
     },
   });
   const quick = values.quick === true;
@@ -61,6 +74,7 @@ export function frontdoorFlags(argv = process.argv.slice(2)): FrontdoorOptions {
     seconds: Number(values.seconds ?? (quick ? 5 : 30)),
     concurrency: Number(values.concurrency ?? 32),
     profile: values.profile === true,
+    attempts: values.attempts === 'local' ? 'local' : 'remote',
   };
 }
 
@@ -134,6 +148,7 @@ export async function benchFrontdoor(options: FrontdoorOptions = frontdoorFlags(
     store: storeUrl,
     address,
     taskQueue: 'bench-fd-requests',
+    attempts: options.attempts,
     ...(profileDir ? { profileDir } : {}),
   });
   const floor = await startFloor(address);
@@ -148,7 +163,8 @@ export async function benchFrontdoor(options: FrontdoorOptions = frontdoorFlags(
       `provider test server: GGUF model on :${providerPort}; canned-answer mode (${JSON.stringify(CANNED)}) on :${canned.port} (pid ${canned.pid})`,
     );
     say(
-      `load generator: node:http, keep-alive; sequential n=${n}; throughput ${concurrency} callers × ${seconds} s`,
+      `load generator: node:http, keep-alive; sequential n=${n}; throughput ${concurrency} callers × ${seconds} s; ` +
+        `durable attempts: ${options.attempts}; load average ${loadAverage()}`,
     );
 
     // --- what is called ------------------------------------------------------------------------
@@ -289,22 +305,30 @@ export async function benchFrontdoor(options: FrontdoorOptions = frontdoorFlags(
     const gguf = await loop(`provider alone, ${MODE_NAME.gguf}`, viaProvider('gguf', loadAgent));
     const ceiling = await loop(`provider alone, ${MODE_NAME.canned}`, viaProvider('canned', loadAgent), [
       { label: 'provider', pid: canned.pid },
+      { label: 'load generator', pid: process.pid },
     ]);
     const cpuOf = [
       { label: 'front door', pid: door.pid },
       { label: 'provider', pid: canned.pid },
+      { label: 'load generator', pid: process.pid },
     ];
     const direct = await loop(
       `direct, governance on, ${MODE_NAME.canned}`,
       viaDoor('direct', 'canned', false, loadAgent),
       cpuOf,
     );
+    // The Temporal dev server's CPU too, for the durable runs (a child of this process, as startBenchStack runs it).
+    const temporal = children().find((c) => c.comm === 'temporal');
+    const server = temporal ? [{ label: 'Temporal server', pid: temporal.pid }] : [];
     const durable = await loop(
       `durable, ${MODE_NAME.canned}`,
       viaDoor('durable', 'canned', false, loadAgent),
-      [{ label: 'front door + worker', pid: door.pid }],
+      [{ label: 'front door + worker', pid: door.pid }, ...server],
     );
-    const floorT = await loop('floor: empty workflows, eager start', floorSend);
+    const floorT = await loop('floor: empty workflows, eager start', floorSend, [
+      { label: 'this process (worker + client)', pid: process.pid },
+      ...server,
+    ]);
     const clean = (t: Throughput) => t.non2xx === 0 && t.lost === 0;
     say(
       `  direct: ${verdict(direct.perSecond >= 2000 && clean(direct), '≥ 2,000 req/s, 0 non-2xx, 0 lost')}` +
@@ -354,7 +378,17 @@ export async function benchFrontdoor(options: FrontdoorOptions = frontdoorFlags(
       await stack.stop();
     }
   }
+  say(
+    `load average at the end: ${loadAverage()} (${os.cpus().length} cores; figures from a busy machine are noisy)`,
+  );
   return results;
+}
+
+function loadAverage(): string {
+  return os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 }
 
 function ms(x: number): string {
