@@ -1,5 +1,6 @@
 import * as ast from '../generated/ast.js';
 import type { ModelPlan, Price, ProviderPlan } from '../../plan/types.js';
+import { providerConcurrency, providerQueue } from '../validation/catalog-facts.js';
 import { moneyOf } from './conditions.js';
 import { fail } from './errors.js';
 import type { PlanPaths } from './files.js';
@@ -60,8 +61,8 @@ export function compileProvider(provider: ast.Provider, paths: PlanPaths): Provi
     name: provider.name,
     kind,
     endpoints: items.filter(ast.isEndpoints).flatMap((item) => item.urls),
-    queue: first(items, ast.isQueue)?.queue ?? `provider-${provider.name}`,
-    concurrency: first(items, ast.isConcurrency)?.value ?? (kind === 'embedded' ? 1 : 4),
+    queue: providerQueue(provider),
+    concurrency: providerConcurrency(provider),
     timeoutMs: first(items, ast.isProviderTimeout)?.value ?? null,
     private: kind === 'embedded' || items.some(ast.isPrivateFlag),
     region: first(items, ast.isRegion)?.region ?? null,

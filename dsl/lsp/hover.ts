@@ -21,7 +21,6 @@ import {
   isBudget,
   isBudgetExceed,
   isCapabilities,
-  isConcurrency,
   isDescription,
   isEndpoints,
   isGuard,
@@ -37,7 +36,6 @@ import {
   isPolicyVersion,
   isProvider,
   isProviderKind,
-  isQueue,
   isRateExceed,
   isRateLimit,
   isRateLine,
@@ -53,7 +51,9 @@ import {
   formatDuration,
   isPrivateProvider,
   modelPrice,
+  providerConcurrency,
   providerOf,
+  providerQueue,
   providerTimeoutMs,
 } from '../validation/catalog-facts.js';
 import { sourceText } from '../validation/condition-facts.js';
@@ -119,9 +119,8 @@ export function providerHover(provider: Provider): string {
     '',
   ];
   if (endpoints.length > 0) lines.push(`- endpoints ${endpoints.map(code).join(', ')}`);
-  const queue = provider.items.find(isQueue)?.queue;
-  lines.push(`- task queue ${code(queue ?? `provider-${provider.name}`)}`);
-  const concurrency = provider.items.find(isConcurrency)?.value ?? (kind === 'embedded' ? 1 : 4);
+  lines.push(`- task queue ${code(providerQueue(provider))}`);
+  const concurrency = providerConcurrency(provider);
   lines.push(`- ${concurrency} request${concurrency === 1 ? '' : 's'} in flight per endpoint`);
   lines.push(`- timeout ${formatDuration(providerTimeoutMs(provider) ?? DEFAULT_TIMEOUT_MS)} per attempt`);
   const region = provider.items.find(isRegion)?.region;

@@ -9,6 +9,7 @@ import {
   type Provider,
   isApiKey,
   isCapabilities,
+  isConcurrency,
   isEndpoints,
   isModelContext,
   isModelFile,
@@ -17,6 +18,7 @@ import {
   isPrivateFlag,
   isProviderKind,
   isProviderTimeout,
+  isQueue,
   isRegion,
 } from '../generated/ast.js';
 
@@ -56,6 +58,17 @@ export function isPrivateProvider(provider: Provider): boolean {
 
 export function providerRegion(provider: Provider): string | undefined {
   return first(provider.items, isRegion)?.region;
+}
+
+/** The task queue the provider's workers poll: its `queue`, else `provider-<name>` (docs/language.md §3.1). */
+export function providerQueue(provider: Provider): string {
+  return first(provider.items, isQueue)?.queue ?? `provider-${provider.name}`;
+}
+
+/** Requests in flight per endpoint: its `concurrency`, else 1 for `embedded` (one model in process), else 4. */
+export function providerConcurrency(provider: Provider): number {
+  const kind = first(provider.items, isProviderKind)?.kind;
+  return first(provider.items, isConcurrency)?.value ?? (kind === 'embedded' ? 1 : 4);
 }
 
 export function providerTimeoutMs(provider: Provider | undefined): number | undefined {
