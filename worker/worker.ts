@@ -11,6 +11,7 @@
  * attributes (search-attributes.ts), the two kinds of worker (below), queues (queues.ts), pruning
  * and hot reload (maintenance.ts), the runtime and the workflow bundle (runtime.ts), shutdown.
  */
+import type { PayloadCodec } from '@temporalio/common';
 import { Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
 import {
   createAttemptActivities,
@@ -68,6 +69,11 @@ export interface StartWorkersOptions {
    * provider for both). Absent: this worker's own (`providerConcurrency`).
    */
   gates?: ProviderGates;
+  /**
+   * Payload codecs of every worker here — the large-payload codec (client/large-payloads.ts) keeps
+   * big prompts out of histories; the front door's client must use the same over the same store.
+   */
+  payloadCodecs?: PayloadCodec[];
   /** How long in-flight attempts may finish on shutdown before they are cancelled. @default 5000 */
   shutdownGraceMs?: number;
   /** Extra Temporal worker options for the workflow worker (tuning). */
@@ -226,6 +232,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       // A request whose worker died waits this long for it before another worker takes over
       // (Temporal's default is 10 s; requests are interactive).
       stickyQueueScheduleToStartTimeout: '3s',
+      ...(options.payloadCodecs ? { dataConverter: { payloadCodecs: options.payloadCodecs } } : {}),
       ...options.workflowWorkerOptions,
     });
     const providers = shared ? [...shared.providers.keys()].sort() : [];
@@ -245,6 +252,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
         activities: { attempt: attempts.attempt } satisfies AttemptActivities,
         maxConcurrentActivityTaskExecutions: concurrency,
         shutdownGraceTime,
+        ...(options.payloadCodecs ? { dataConverter: { payloadCodecs: options.payloadCodecs } } : {}),
       });
       served.add(queue);
       launch(worker, { queue, concurrency, providers: [...providers.keys()].sort(), kind: 'attempts' });

@@ -5,7 +5,8 @@
  */
 import { Client, type Connection } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
-import { largePayloadCodec } from '../../client/large-payloads.js';
+import type { PayloadCodec } from '@temporalio/common';
+import { largePayloadCodec, type BlobStore } from '../../client/large-payloads.js';
 import { storeKeys } from '../../frontdoor/auth.js';
 import { createDirectRunner, type DirectRunner } from '../../frontdoor/direct.js';
 import { ProviderGates } from '../../activities/attempt.js';
@@ -106,7 +107,9 @@ export async function openFrontDoor(options: {
         client: new Client({
           connection,
           namespace: options.config.namespace,
-          dataConverter: { payloadCodecs: [largePayloadCodec(store, { thresholdBytes: 1024 * 1024 })] },
+          dataConverter: {
+            payloadCodecs: [largePayloadCodec(store, { thresholdBytes: LARGE_PAYLOAD_BYTES })],
+          },
         }),
         taskQueue: options.config.taskQueue,
         eagerStart: options.workerConnection !== undefined,
@@ -141,6 +144,34 @@ export async function openFrontDoor(options: {
     if (options.store === undefined) await store.close();
     throw err;
   }
+}
+
+/**
+ * Payloads over this travel as references to the store's blobs (client/large-payloads.ts). Below
+ * it they go inline — Temporal takes up to 2 MB — so clients without the codec (`switchyard run`,
+ * services using the typed client, whose requests stay under 240 KB) keep working.
+ */
+export const LARGE_PAYLOAD_BYTES = 1024 * 1024;
+
+/**
+ * The large-payload codec over the store at `url`, opened at its first use (a worker that never
+ * sees a large payload never opens it); `close` closes it if it was opened.
+ */
+export function largePayloads(url: string): { codecs: PayloadCodec[]; close(): Promise<void> } {
+  let opened: Promise<Store> | undefined;
+  const store = () => (opened ??= openStore(url));
+  const blobs: BlobStore = {
+    putBlob: async (bytes) => (await store()).putBlob(bytes),
+    getBlob: async (hash) => (await store()).getBlob(hash),
+  };
+  return {
+    codecs: [largePayloadCodec(blobs, { thresholdBytes: LARGE_PAYLOAD_BYTES })],
+    close: async () => {
+      const store = opened;
+      opened = undefined;
+      if (store) await (await store).close();
+    },
+  };
 }
 
 /** `16MiB`, `512KiB`, `1000000` → bytes. */

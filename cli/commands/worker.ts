@@ -9,6 +9,7 @@ import {
 } from '../../worker/worker.js';
 import type { SwitchyardConfig } from '../../worker/config.js';
 import { httpRelay } from '../../frontdoor/relay-client.js';
+import { largePayloads } from './serve.js';
 import { CliError, parse } from '../args.js';
 import type { CommandResult } from '../result.js';
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, configFrom, connectWorker, untilSignal } from '../temporal.js';
@@ -117,8 +118,11 @@ export async function launch(
   /** More worker options (the front door's relay when it shares the process). */
   extra: Partial<StartWorkersOptions> = {},
 ): Promise<WorkersHandle> {
+  // Large prompts arrive as references to the store's blobs (docs/http.md "Limits and hardening").
+  const blobs = largePayloads(config.store);
   try {
-    return await startWorkers({
+    const handle = await startWorkers({
+      payloadCodecs: blobs.codecs,
       ...extra,
       connection,
       registry,
@@ -130,7 +134,15 @@ export async function launch(
       ...(config.queues ? { queues: config.queues } : {}),
       log: (line) => process.stderr.write(`${line}\n`),
     });
+    return {
+      ...handle,
+      shutdown: async () => {
+        await handle.shutdown();
+        await blobs.close();
+      },
+    };
   } catch (err) {
+    await blobs.close();
     if (err instanceof QueueError) throw new CliError(err.code, err.message);
     const code = (err as { code?: unknown }).code;
     const message = err instanceof Error ? err.message : String(err);

@@ -8,6 +8,9 @@ import { Client, Connection } from '@temporalio/client';
 import { catalog } from '../execution/fixtures.js';
 import { startProviderServer, type ProviderServer } from '../support/provider-server.js';
 import { startStack, temporalAddress, uniqueName, writePolicies, type Stack } from '../support/temporal.js';
+import { largePayloadCodec } from '../../client/large-payloads.js';
+import { LARGE_PAYLOAD_BYTES } from '../../cli/commands/serve.js';
+import type { Store } from '../../store/types.js';
 import { storeKeys } from '../../frontdoor/auth.js';
 import { createDirectRunner } from '../../frontdoor/direct.js';
 import { providerConcurrency } from '../../worker/worker.js';
@@ -110,7 +113,9 @@ export async function startRig(
   });
   // The worker shares this process: its attempts stream to the front door through the relay.
   const relay = new FrontDoorRelay();
-  const stack = await startStack({ dir, taskQueue: uniqueName('fd-requests'), relay });
+  // Large prompts travel as blobs of the store, on both sides (docs/http.md "Limits and hardening").
+  const codecs = (store: Store) => [largePayloadCodec(store, { thresholdBytes: LARGE_PAYLOAD_BYTES })];
+  const stack = await startStack({ dir, taskQueue: uniqueName('fd-requests'), relay, payloadCodecs: codecs });
   const connection = await Connection.connect({ address: temporalAddress() });
   const direct =
     execution === 'direct'
@@ -127,7 +132,10 @@ export async function startRig(
     relay,
     ...(direct ? { direct } : {}),
     keys: storeKeys(stack.store),
-    temporal: { client: new Client({ connection }), taskQueue: stack.taskQueue },
+    temporal: {
+      client: new Client({ connection, dataConverter: { payloadCodecs: codecs(stack.store) } }),
+      taskQueue: stack.taskQueue,
+    },
     log: () => undefined,
     ...options,
   });

@@ -102,6 +102,8 @@ export async function startStack(options: {
   wrapStore?: (store: Store) => Store;
   /** Where streamed attempts write their text (the front door's relay). */
   relay?: StartWorkersOptions['relay'];
+  /** The workers' payload codecs, over the opened store (the large-payload codec). */
+  payloadCodecs?: (store: Store) => NonNullable<StartWorkersOptions['payloadCodecs']>;
 }): Promise<Stack> {
   installRuntime('ERROR');
   const address = temporalAddress();
@@ -123,6 +125,7 @@ export async function startStack(options: {
     ...(options.attempts ? { attempts: options.attempts } : {}),
     ...(options.pruneEveryMs !== undefined ? { pruneEveryMs: options.pruneEveryMs } : {}),
     ...(options.relay ? { relay: options.relay } : {}),
+    ...(options.payloadCodecs ? { payloadCodecs: options.payloadCodecs(store) } : {}),
   });
   const client = await SwitchyardClient.connect({ address, taskQueue: options.taskQueue });
   return {
