@@ -78,10 +78,10 @@ export function summariseProfile(
     }
   }
   const busy = samples - idle || 1;
-  const ranked = (m: Map<string, number>) =>
+  const ranked = (m: Map<string, number>, count = top) =>
     [...m.entries()]
       .sort((a, b) => b[1] - a[1])
-      .slice(0, top)
+      .slice(0, count)
       .map(([name, n]) => ({ name, share: n / busy }));
   return {
     samples,
@@ -89,7 +89,7 @@ export function summariseProfile(
     windowed,
     functions: ranked(byFunction),
     files: ranked(byFile),
-    repository: ranked(total),
+    repository: ranked(total, 2 * top),
   };
 }
 

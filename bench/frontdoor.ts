@@ -255,7 +255,9 @@ export async function benchFrontdoor(options: FrontdoorOptions = frontdoorFlags(
                   `p50 ≤ 1.5 × floor = ${ms(1.5 * pct(f, 50))}; now ${(added50 / pct(f, 50)).toFixed(2)} × floor`,
                 );
           const name = `${execution} ${stream ? 'streamed, first token' : 'JSON'}`;
-          row(name, mine, `added p50 ${ms(added50)} p99 ${ms(added99)}  ${target}`);
+          // A difference of two noisy percentiles can come out below zero: the provider's own tail was worse.
+          const noise = added50 < 0 || added99 < 0 ? ' (below zero: noise in the provider alone)' : '';
+          row(name, mine, `added p50 ${ms(added50)} p99 ${ms(added99)}${noise}  ${target}`);
           results.push({
             name: `frontdoor: added latency, ${name} (${mode})`,
             unit: 'ms',
@@ -367,7 +369,12 @@ export async function benchFrontdoor(options: FrontdoorOptions = frontdoorFlags(
         say();
         if (file === undefined) say('3. Profile: the front door wrote none (did it stop cleanly?)');
         else {
-          say('3. Profile of the front door process (node --cpu-prof), per throughput run');
+          // Kept for a closer look (Chrome DevTools, Performance → Load profile).
+          const kept = path.join(os.tmpdir(), `switchyard-frontdoor-${door.pid}.cpuprofile`);
+          fs.copyFileSync(path.join(profileDir, file), kept);
+          say(
+            `3. Profile of the front door process (node --cpu-prof), per throughput run; the whole profile: ${kept}`,
+          );
           for (const w of windows.filter((w) => /^(direct|durable)/.test(w.name))) {
             const summary = summariseProfile(path.join(profileDir, file), ROOT, w.from, w.to);
             for (const line of profileLines(w.name, summary)) say(`  ${line}`);
