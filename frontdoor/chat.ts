@@ -34,7 +34,6 @@ export interface ChatContext {
   direct: DirectRunnerLike | undefined;
   relay: FrontDoorRelay;
   directMemory: DirectMemory;
-  log: (line: string) => void;
 }
 
 /**
@@ -51,7 +50,7 @@ function header(req: IncomingMessage, name: string): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-/** The Switchyard response headers (docs/http.md "Headers"). */
+/** The Switchyard response headers (docs/http.md "Response headers"). */
 export function switchyardHeaders(
   id: string,
   execution: Execution,
@@ -122,7 +121,7 @@ export async function handleChat(
     : undefined;
 
   // A caller that leaves: a direct request stops its provider call (it is charged for what was
-  // produced); a durable one runs on (docs/http.md "Disconnects").
+  // produced); a durable one runs on (docs/http.md "Execution modes").
   const abort = new AbortController();
   res.once('close', () => {
     if (!res.writableFinished) abort.abort();
@@ -135,7 +134,7 @@ export async function handleChat(
     if (execution === 'direct') {
       const direct = ctx.direct!;
       const runDirect = () =>
-        direct.run(stream ? ({ ...request, stream: {} } as InferenceRequest) : request, {
+        direct.run(stream ? { ...request, stream: {} } : request, {
           signal: abort.signal,
           ...(stream ? { sink: (attempt: number, model: string) => stream.open(attempt, model) } : {}),
         });
@@ -152,7 +151,7 @@ export async function handleChat(
       if (stream) {
         unregister = ctx.relay.register(id, (attempt, model) => stream.open(attempt, model));
         const relay = ctx.relay.urlFor(id);
-        durableRequest = { ...request, stream: relay ? { relay } : {} } as InferenceRequest;
+        durableRequest = { ...request, stream: relay ? { relay } : {} };
       }
       const run = await ctx.durable!.start(durableRequest, hash);
       replayed = run.attached;

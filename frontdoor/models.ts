@@ -1,5 +1,5 @@
 /**
- * `GET /v1/models` (docs/http.md "Models"): what a key may ask for. A "model" of the front door is a
+ * `GET /v1/models` (docs/http.md "Request mapping"): what a key may ask for. A "model" of the front door is a
  * capability of a policy — the capabilities its routes' conditions name (`capability == "chat"`,
  * `capability in [...]`), read from the same index the evaluator chooses routes with. The key's own
  * policy lists bare capability names; a key for any policy sees `POLICY/CAPABILITY` for each.

@@ -1,6 +1,6 @@
 /**
  * The HTTP front door (docs/http.md): OpenAI's chat-completions API on bare `node:http` — measured
- * the fastest here and the simplest for server-sent events (docs/http.md "Why node:http").
+ * the fastest here and the simplest for server-sent events (docs/http.md "Limits and hardening").
  *
  * Routes: `POST /v1/chat/completions`, `GET /v1/models`, `GET /healthz` (the process answers),
  * `GET /readyz` (policies loaded, store reachable, Temporal reachable when it is needed), and the
@@ -142,7 +142,6 @@ export class FrontDoor {
           direct: this.options.direct,
           relay: this.relay,
           directMemory: this.directMemory,
-          log: this.log,
         },
         caller,
         req,
