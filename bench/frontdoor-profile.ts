@@ -5,6 +5,7 @@
  * `--profile` for each throughput run.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 interface CpuProfile {
@@ -138,4 +139,45 @@ export function profileLines(title: string, s: ProfileSummary): string[] {
     "  the repository's functions by total time (self + callees):",
     ...s.repository.map((f) => `    ${pct(f.share)}  ${f.name}`),
   ];
+}
+
+/**
+ * The profiles `--cpu-prof` wrote — one per thread: the main thread (the HTTP server, the direct
+ * runner, activities) and the workflow threads of the worker (`CPU.<date>.<time>.<pid>.<thread>.<n>`)
+ * — summarised over each throughput run of the front door, and kept in the temporary directory.
+ */
+export function printProfiles(
+  dir: string,
+  root: string,
+  pid: number,
+  windows: { name: string; from: number; to: number }[],
+  say: (line?: string) => void,
+): void {
+  const files = fs
+    .readdirSync(dir)
+    .filter((name) => name.endsWith('.cpuprofile'))
+    .map((name) => ({ name, thread: Number(name.split('.')[4] ?? 0) }))
+    .sort((a, b) => a.thread - b.thread);
+  say();
+  if (files.length === 0) {
+    say('3. Profile: the front door wrote none (did it stop cleanly?)');
+    return;
+  }
+  const kept = files.map((f) => {
+    // Kept for a closer look (Chrome DevTools, Performance → Load profile).
+    const to = path.join(os.tmpdir(), `switchyard-frontdoor-${pid}-thread${f.thread}.cpuprofile`);
+    fs.copyFileSync(path.join(dir, f.name), to);
+    return to;
+  });
+  say(`3. Profile of the front door process (node --cpu-prof), per throughput run; kept: ${kept.join(', ')}`);
+  say('   (stacks are synchronous: work resumed after an await counts under the function that resumed)');
+  for (const w of windows.filter((w) => /^(direct|durable)/.test(w.name))) {
+    for (const f of files) {
+      const summary = summariseProfile(path.join(dir, f.name), root, w.from, w.to);
+      // A thread that did next to nothing in this run (a workflow thread during direct runs) is left out.
+      if (f.thread !== 0 && summary.samples - summary.idle < 0.02 * summary.samples) continue;
+      const title = `${w.name} — ${f.thread === 0 ? 'main thread' : `thread ${f.thread} (workflows)`}`;
+      for (const line of profileLines(title, summary)) say(`  ${line}`);
+    }
+  }
 }

@@ -37,7 +37,7 @@ import {
   type Outcome,
   type Throughput,
 } from './frontdoor-load.js';
-import { profileLines, summariseProfile } from './frontdoor-profile.js';
+import { printProfiles } from './frontdoor-profile.js';
 import { ROOT, startCannedProvider, startFloor, startFrontDoor, stop } from './frontdoor-stack.js';
 import type { BenchResult } from './run.js';
 import { pct, sorted, startBenchStack } from './temporal.js';
@@ -364,23 +364,7 @@ export async function benchFrontdoor(options: FrontdoorOptions = frontdoorFlags(
     await stop(door);
     await stop(canned);
     try {
-      if (profileDir) {
-        const file = fs.readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
-        say();
-        if (file === undefined) say('3. Profile: the front door wrote none (did it stop cleanly?)');
-        else {
-          // Kept for a closer look (Chrome DevTools, Performance → Load profile).
-          const kept = path.join(os.tmpdir(), `switchyard-frontdoor-${door.pid}.cpuprofile`);
-          fs.copyFileSync(path.join(profileDir, file), kept);
-          say(
-            `3. Profile of the front door process (node --cpu-prof), per throughput run; the whole profile: ${kept}`,
-          );
-          for (const w of windows.filter((w) => /^(direct|durable)/.test(w.name))) {
-            const summary = summariseProfile(path.join(profileDir, file), ROOT, w.from, w.to);
-            for (const line of profileLines(w.name, summary)) say(`  ${line}`);
-          }
-        }
-      }
+      if (profileDir) printProfiles(profileDir, ROOT, door.pid, windows, say);
     } finally {
       await stack.stop();
     }
