@@ -37,12 +37,12 @@ export interface ChatContext {
 }
 
 /**
- * The route's execution mode (docs/language.md §4.9). A request no route takes is
- * refused before any attempt: it is refused (and audited) in this process when a direct runner is
- * here.
+ * The route's execution mode (docs/language.md §7.1). A request no route takes is refused before
+ * any attempt, through a workflow like the policy's durable requests when Temporal is here, else
+ * in this process; either way it has its audit record.
  */
-export function executionOf(decision: Decision, directHere: boolean): Execution {
-  return decision.execution ?? (directHere ? 'direct' : 'durable');
+export function executionOf(decision: Decision, durableHere: boolean): Execution {
+  return decision.execution ?? (durableHere ? 'durable' : 'direct');
 }
 
 function header(req: IncomingMessage, name: string): string | undefined {
@@ -97,7 +97,7 @@ export async function handleChat(
     ...(caller.key.app !== null ? { app: caller.key.app } : {}),
   });
   const decision = decide(loaded.plan, request);
-  let execution = executionOf(decision, ctx.direct !== undefined);
+  let execution = executionOf(decision, ctx.durable !== undefined);
   if (execution === 'direct' && ctx.direct === undefined) execution = 'durable';
   if (execution === 'durable' && ctx.durable === undefined) {
     throw new HttpError(

@@ -176,17 +176,23 @@ export async function demo(argv: string[]): Promise<CommandResult> {
           ...(template.temperature !== undefined ? { temperature: template.temperature } : {}),
         }),
       });
-      await response.text();
+      const text = await response.text();
       const id = response.headers.get('x-switchyard-request-id');
       if (id === null)
         throw new CliError(
           'E-DEMO-HTTP',
           `the front door answered HTTP ${response.status} without a request id`,
         );
-      // The decision in full comes from the request's workflow (the route's execution is durable).
+      process.stdout.write(`  HTTP ${response.status}, x-switchyard-request-id ${id}\n`);
+      if (response.headers.get('x-switchyard-execution') === 'direct') {
+        // No workflow to ask: what the caller got is all there is to show.
+        if (response.status >= 500) failures++;
+        process.stdout.write(`  ${text.length > 300 ? `${text.slice(0, 300)}…` : text}\n`);
+        continue;
+      }
+      // The decision in full comes from the request's workflow.
       const result = await client.handle(id).result();
       if (result.status === 'failed') failures++;
-      process.stdout.write(`  HTTP ${response.status}, x-switchyard-request-id ${id}\n`);
       process.stdout.write(`${describe(result, Date.now() - started)}\n`);
     }
   } finally {
