@@ -120,6 +120,10 @@ policy bench {
   }
 ${route('direct', 'gguf')}${route('durable', 'gguf')}${route('direct', 'canned')}${route('durable', 'canned')}  audit { prompts hashed }
 }
+
+// No budget, no rate limit: what governance costs, by difference (every request is still audited).
+policy plain {
+${route('direct', 'canned')}}
 `;
 }
 
@@ -141,6 +145,7 @@ export async function benchFrontdoor(options: FrontdoorOptions = frontdoorFlags(
   const storeUrl = `sqlite:${path.join(tmp, 'state.db')}`;
   const store = await openStore(storeUrl);
   const key = (await store.createKey({ team: 'bench', policy: 'bench' })).key;
+  const plainKey = (await store.createKey({ team: 'bench', policy: 'plain' })).key;
   await store.close();
   const profileDir = options.profile ? path.join(tmp, 'profile') : undefined;
   const door = await startFrontDoor({
@@ -157,7 +162,7 @@ export async function benchFrontdoor(options: FrontdoorOptions = frontdoorFlags(
   try {
     say(
       `front door: switchyard serve --worker (pid ${door.pid}${profileDir ? ', --cpu-prof' : ''}) at ${door.url}; ` +
-        `store ${storeUrl.replace(tmp, '$TMP')}; policy: budget + rate limit + audit (prompts hashed)`,
+        `store ${storeUrl.replace(tmp, '$TMP')}; policy bench: budget + rate limit + audit (prompts hashed); policy plain: audit only`,
     );
     say(
       `provider test server: GGUF model on :${providerPort}; canned-answer mode (${JSON.stringify(CANNED)}) on :${canned.port} (pid ${canned.pid})`,
@@ -188,9 +193,9 @@ export async function benchFrontdoor(options: FrontdoorOptions = frontdoorFlags(
         ...(stream ? { stream: true } : {}),
       });
     const viaProvider = (mode: Mode, agent: http.Agent) => () => post(agent, providerUrl(mode), providerBody);
-    const viaDoor = (execution: string, mode: Mode, stream: boolean, agent: http.Agent) => {
+    const viaDoor = (execution: string, mode: Mode, stream: boolean, agent: http.Agent, as = auth) => {
       const body = doorBody(execution, mode, stream);
-      return () => post(agent, doorUrl, body, auth);
+      return () => post(agent, doorUrl, body, as);
     };
 
     // --- 1. sequential latency -----------------------------------------------------------------
@@ -317,6 +322,11 @@ export async function benchFrontdoor(options: FrontdoorOptions = frontdoorFlags(
     const direct = await loop(
       `direct, governance on, ${MODE_NAME.canned}`,
       viaDoor('direct', 'canned', false, loadAgent),
+      cpuOf,
+    );
+    await loop(
+      `direct, audit only (policy plain), ${MODE_NAME.canned}`,
+      viaDoor('direct', 'canned', false, loadAgent, { authorization: `Bearer ${plainKey}` }),
       cpuOf,
     );
     // The Temporal dev server's CPU too, for the durable runs (a child of this process, as startBenchStack runs it).
