@@ -1,6 +1,6 @@
 /**
  * The request driver: one inference request from its decision to its audit record
- * (docs/language.md §6 steps 2–11, "Execution modes"). It drives the execution machine
+ * (docs/language.md §6 steps 2–11, §4.9). It drives the execution machine
  * (`start`/`next`) and performs each step through {@link DriverEffects}. The Temporal workflow
  * (workflows/request.ts) gives it activities and workflow timers; the front door's direct runner
  * gives it the same activity functions called in-process and real timers. Every rule of how a
