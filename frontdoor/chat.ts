@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DeltaSink } from '../contract/index.js';
 import { decide } from '../plan/evaluator.js';
-import type { Decision, InferenceRequest, InferenceResult } from '../plan/index.js';
+import type { Decided, Decision, InferenceRequest, InferenceResult } from '../plan/index.js';
 import type { LoadedPlan } from '../activities/plans.js';
 import { checkPolicyAllowed, type Caller } from './auth.js';
 import { badRequest, HttpError, modelNotFound, resultError } from './errors.js';
@@ -24,7 +24,11 @@ export type Execution = 'durable' | 'direct';
 export interface DirectRunnerLike {
   run(
     request: InferenceRequest,
-    options: { signal?: AbortSignal; sink?: (attempt: number, model: string) => DeltaSink | undefined },
+    options: {
+      signal?: AbortSignal;
+      sink?: (attempt: number, model: string) => DeltaSink | undefined;
+      decided?: Decided;
+    },
   ): Promise<InferenceResult>;
 }
 
@@ -37,7 +41,7 @@ export interface ChatContext {
 }
 
 /**
- * The route's execution mode (docs/language.md §7.1). A request no route takes is refused before
+ * The route's execution mode (docs/language.md §4.9). A request no route takes is refused before
  * any attempt, through a workflow like the policy's durable requests when Temporal is here, else
  * in this process; either way it has its audit record.
  */
@@ -136,6 +140,8 @@ export async function handleChat(
       const runDirect = () =>
         direct.run(stream ? { ...request, stream: {} } : request, {
           signal: abort.signal,
+          // Decided above with the plan of this policy: not decided twice.
+          decided: { planHash: loaded.plan.hash, decision },
           ...(stream ? { sink: (attempt: number, model: string) => stream.open(attempt, model) } : {}),
         });
       // Only a request with an Idempotency-Key is remembered (docs/http.md "Idempotency").

@@ -23,6 +23,7 @@ import type { DeltaRelay, DeltaSink } from '../contract/index.js';
 import {
   driveRequest,
   messageOf,
+  type Decided,
   type DriverEffects,
   type InferenceRequest,
   type InferenceResult,
@@ -54,6 +55,11 @@ export interface DirectRunOptions {
   signal?: AbortSignal;
   /** Opens the caller's sink for one attempt of a streamed request; `undefined`: nobody listens. */
   sink?: (attempt: number, model: string) => DeltaSink | undefined;
+  /**
+   * The decision the caller already made for this request with the policy's current plan (the
+   * front door decides first, to know the execution mode): used as is instead of deciding again.
+   */
+  decided?: Decided;
 }
 
 export interface DirectRunner {
@@ -108,7 +114,7 @@ export function createDirectRunner(options: DirectRunnerOptions): DirectRunner {
 
   return {
     async run(request, runOptions = {}) {
-      const { signal, sink } = runOptions;
+      const { signal, sink, decided } = runOptions;
       if (sink !== undefined) {
         if (sinks.has(request.id)) throw new Error(`request ${request.id} is already running here`);
         sinks.set(request.id, sink);
@@ -117,7 +123,7 @@ export function createDirectRunner(options: DirectRunnerOptions): DirectRunner {
       const tracker = new RequestTracker(options.store, options.plans, request, now);
       const gone = () => (signal?.aborted === true ? CALLER_GONE : undefined);
       const effects: DriverEffects = {
-        decide: (r) => decide.decideRequest(r),
+        decide: (r) => (decided !== undefined ? Promise.resolve(decided) : decide.decideRequest(r)),
         snapshot: (input) => withRetries(() => ledger.snapshot(input)),
         admitRateLimits: async (input) => {
           await tracker.track();
