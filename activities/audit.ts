@@ -5,12 +5,18 @@
  * store deletes the record once it and every older one are past their retention).
  */
 import { createHash } from 'node:crypto';
-import type { AppendAuditInput, AppendAuditOutput, GovernanceActivities } from '../contract/index.js';
+import type {
+  AppendAuditInput,
+  AppendAuditOutput,
+  GovernanceActivities,
+  SettleInput,
+} from '../contract/index.js';
 import type { Decision, InferenceResult } from '../plan/trace.js';
 import type { InferenceRequest, Message, PromptAudit } from '../plan/types.js';
 import { makeScrubber, scrubSecrets } from '../store/scrub.js';
 import type { AuditInput as AuditRecordInput, AuditMessage, JsonValue, Store } from '../store/types.js';
 import { PII_KINDS, redactText } from './guards/redact.js';
+import { settlementsOf } from './ledger.js';
 import type { PlanLookup } from './plans.js';
 
 export interface AuditOptions {
@@ -116,7 +122,11 @@ export function createAuditActivities(store: Store, options: AuditOptions = {}) 
   }
 
   return {
-    async appendAudit(input: AppendAuditInput): Promise<AppendAuditOutput> {
+    /**
+     * `settle`: the request's last settlements (the direct runner's), written in the same store
+     * transaction as the record, before it (store `appendAudit`).
+     */
+    async appendAudit(input: AppendAuditInput, settle?: SettleInput): Promise<AppendAuditOutput> {
       const plan = options.plans?.byHash(input.result.plan)?.plan;
       const prompts =
         input.prompts ??
@@ -135,7 +145,11 @@ export function createAuditActivities(store: Store, options: AuditOptions = {}) 
         input.guardActions as unknown as readonly JsonValue[] | undefined,
       );
       const scrubbed = scrubSecrets(record, makeScrubber(secretValues(input.result.plan)));
-      const outcome = await store.appendAudit({ ...scrubbed, retainDays }, now());
+      const outcome = await store.appendAudit(
+        { ...scrubbed, retainDays },
+        now(),
+        settle === undefined ? undefined : settlementsOf(settle),
+      );
       return { seq: outcome.record.seq, hash: outcome.record.hash, replayed: outcome.replayed };
     },
   } satisfies Pick<GovernanceActivities, 'appendAudit'>;

@@ -33,9 +33,12 @@ import type {
 import type {
   BudgetDefinition,
   BudgetLimits,
+  LedgerSettlement,
   LedgerWindow,
   RateLimitSpec,
+  SettleOutcome,
   Store,
+  TrackedRequest,
   WindowUsage,
 } from '../store/types.js';
 
@@ -96,6 +99,34 @@ function budgetUsage(usages: readonly WindowUsage[], at: number): BudgetUsage {
 
 export type LedgerActivities = Omit<GovernanceActivities, 'appendAudit'>;
 
+/**
+ * A step's settlements as the store writes them: one commit per key (the first actual cost wins),
+ * then the releases of keys not committed.
+ */
+export function settlementsOf(input: SettleInput): LedgerSettlement[] {
+  const commits = new Map<string, LedgerSettlement>();
+  const releases = new Set<string>();
+  for (const s of input.settlements) {
+    if (s.action === 'commit') {
+      if (!commits.has(s.key))
+        commits.set(s.key, { action: 'commit', key: s.key, nanos: s.nanos, tokens: s.tokens });
+    } else releases.add(s.key);
+  }
+  const out = [...commits.values()];
+  for (const key of releases) if (!commits.has(key)) out.push({ action: 'release', key });
+  return out;
+}
+
+/** What settling one key did, as the `settle` activity reports it. */
+export function settledKey(s: LedgerSettlement, outcome: SettleOutcome): SettleOutput['keys'][number] {
+  return {
+    key: s.key,
+    action: s.action,
+    found: outcome.found,
+    charged: s.action === 'commit' && outcome.budgets.some((b) => b.charged),
+  };
+}
+
 export function createLedgerActivities(store: Store, options: LedgerOptions = {}) {
   const now = options.now ?? (() => Date.now());
   const recorded = new Set<string>();
@@ -145,7 +176,8 @@ export function createLedgerActivities(store: Store, options: LedgerOptions = {}
       return readSnapshot(input);
     },
 
-    async reserve(input: ReserveInput): Promise<ReserveOutput> {
+    /** `track`: the direct runner's in-flight row, written in the same transaction (store `reserve`). */
+    async reserve(input: ReserveInput, track?: TrackedRequest): Promise<ReserveOutput> {
       const limits: Record<string, BudgetLimits> = {};
       const byLedgerName = new Map<string, ApplicableBudget>();
       for (const b of input.budgets) {
@@ -169,7 +201,7 @@ export function createLedgerActivities(store: Store, options: LedgerOptions = {}
           ? (input.delayBeforeMs ?? 0) + 3 * input.timeoutMs + RESERVATION_MARGIN_MS
           : undefined);
       const at = now();
-      const outcome = await store.reserve(reservations, limits, at, ttlMs);
+      const outcome = await store.reserve(reservations, limits, at, ttlMs, track);
       if (outcome.ok) return { ok: true, replayed: outcome.replayed, expiresAt: outcome.expiresAt };
       const budget = byLedgerName.get(outcome.budget);
       if (budget === undefined)
@@ -189,33 +221,21 @@ export function createLedgerActivities(store: Store, options: LedgerOptions = {}
     },
 
     async settle(input: SettleInput): Promise<SettleOutput> {
-      const commits = new Map<string, { nanos: number; tokens: number }>();
-      const releases = new Set<string>();
-      for (const s of input.settlements) {
-        if (s.action === 'commit') {
-          if (!commits.has(s.key)) commits.set(s.key, { nanos: s.nanos, tokens: s.tokens });
-        } else releases.add(s.key);
-      }
       const keys: SettleOutput['keys'] = [];
       const at = now();
-      for (const [key, cost] of commits) {
-        const outcome = await store.commit(key, cost.nanos, cost.tokens, at);
-        keys.push({
-          key,
-          action: 'commit',
-          found: outcome.found,
-          charged: outcome.budgets.some((b) => b.charged),
-        });
-      }
-      for (const key of releases) {
-        if (commits.has(key)) continue;
-        const outcome = await store.release(key, at);
-        keys.push({ key, action: 'release', found: outcome.found, charged: false });
+      for (const s of settlementsOf(input)) {
+        if (s.action === 'commit') {
+          const outcome = await store.commit(s.key, s.nanos, s.tokens, at);
+          keys.push(settledKey(s, outcome));
+        } else {
+          keys.push(settledKey(s, await store.release(s.key, at)));
+        }
       }
       return { keys };
     },
 
-    async admitRateLimits(input: AdmitInput): Promise<AdmitOutput> {
+    /** `track`: the direct runner's in-flight row, written in the same transaction (store `admit`). */
+    async admitRateLimits(input: AdmitInput, track?: TrackedRequest): Promise<AdmitOutput> {
       const limits: Record<string, RateLimitSpec[]> = {};
       const byLedgerName = new Map<string, ApplicableRateLimit>();
       for (const rate of input.rateLimits) {
@@ -224,7 +244,7 @@ export function createLedgerActivities(store: Store, options: LedgerOptions = {}
         limits[name] = rate.limits;
       }
       const uses = input.uses.map((u) => ({ ...u, rateLimit: ledgerName(input.policy, u.rateLimit) }));
-      const outcome = await store.admit(input.requestId, uses, limits, now());
+      const outcome = await store.admit(input.requestId, uses, limits, now(), track);
       if (outcome.ok) return { ok: true, replayed: outcome.replayed };
       const rate = byLedgerName.get(outcome.rateLimit);
       if (rate === undefined)

@@ -6,7 +6,7 @@
 import { RESERVATION_MARGIN_MS } from '../activities/ledger.js';
 import type { PlanLookup } from '../activities/plans.js';
 import type { ChainEntry, Decided, Decision, InferenceRequest } from '../plan/index.js';
-import type { Store } from '../store/types.js';
+import type { Store, TrackedRequest } from '../store/types.js';
 
 /**
  * `fn`, tried up to `tries` times with a doubling pause (100 ms, 200 ms …, at most 2 s): the store
@@ -60,9 +60,9 @@ export function aliveBoundMs(decision: Decision): number {
 }
 
 /**
- * The request's row in the store's in-flight table (`trackRequest`): written before its first
- * ledger write, moved later only when a wait or a reservation would outlive it; its audit record
- * removes it.
+ * The request's row in the store's in-flight table: written with its first ledger write (the
+ * same store transaction: `admit`/`reserve` take it as `track`), moved later only when a wait or a
+ * reservation would outlive it; its audit record removes it.
  */
 export class RequestTracker {
   private planHash: string | null = null;
@@ -82,41 +82,49 @@ export class RequestTracker {
     this.decision = decided.decision;
   }
 
-  /** Before a ledger write; `timeoutMs`: the attempt a reservation is for (it lives 3 × that + margin). */
-  async track(timeoutMs?: number): Promise<void> {
-    if (this.decision === null || this.planHash === null) return;
+  /**
+   * The row to write with the next ledger write, or `undefined` when the one written still covers
+   * it; `timeoutMs`: the attempt a reservation is for (it lives 3 × that + margin). Once that
+   * write succeeded, say so with `written`.
+   */
+  due(timeoutMs?: number): TrackedRequest | undefined {
+    if (this.decision === null) return undefined;
     const at = this.now();
     let until = this.expiresAt === 0 ? at + aliveBoundMs(this.decision) : this.expiresAt;
     if (timeoutMs !== undefined) until = Math.max(until, at + 3 * timeoutMs + RESERVATION_MARGIN_MS);
-    await this.write(at, until);
+    return this.row(at, until);
+  }
+
+  written(row: TrackedRequest | undefined): void {
+    if (row !== undefined) this.expiresAt = Math.max(this.expiresAt, row.expiresAt);
   }
 
   /** Before a sleep of `ms`: a tracked request that sleeps past its expiry moves it. */
   async extend(ms: number): Promise<void> {
     if (this.expiresAt === 0) return;
-    await this.write(this.now(), this.now() + ms + RESERVATION_MARGIN_MS);
+    const row = this.row(this.now(), this.now() + ms + RESERVATION_MARGIN_MS);
+    if (row === undefined) return;
+    await withRetries(() => this.store.trackRequest(row));
+    this.written(row);
   }
 
-  private async write(at: number, until: number): Promise<void> {
-    if (until <= this.expiresAt || this.decision === null || this.planHash === null) return;
+  private row(at: number, until: number): TrackedRequest | undefined {
+    if (until <= this.expiresAt || this.decision === null || this.planHash === null) return undefined;
     const r = this.request;
     const retainDays = this.plans.byHash(this.planHash)?.plan.audit.retainDays ?? null;
     const startedAt = (this.startedAt ??= at);
-    await withRetries(() =>
-      this.store.trackRequest({
-        requestId: r.id,
-        policy: r.policy,
-        planHash: this.planHash!,
-        route: this.decision!.route,
-        team: r.team ?? null,
-        app: r.app ?? null,
-        user: r.user ?? null,
-        capability: r.capability ?? null,
-        startedAt,
-        expiresAt: until,
-        retainDays,
-      }),
-    );
-    this.expiresAt = until;
+    return {
+      requestId: r.id,
+      policy: r.policy,
+      planHash: this.planHash,
+      route: this.decision.route,
+      team: r.team ?? null,
+      app: r.app ?? null,
+      user: r.user ?? null,
+      capability: r.capability ?? null,
+      startedAt,
+      expiresAt: until,
+      retainDays,
+    };
   }
 }

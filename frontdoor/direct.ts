@@ -10,7 +10,7 @@
  * - Streaming (§7.2): `sink` opens the caller's sink for each attempt that may stream; the
  *   attempt writes the model's text there as it comes.
  * - A process that dies mid-request leaves budget reserved: every request is tracked in the store
- *   before its first ledger write (`trackRequest`), the audit record forgets it, and the sweep
+ *   by its first ledger write (the same transaction), the audit record forgets it, and the sweep
  *   (`sweepInterrupted`, run here every `sweepEveryMs`) releases the reservations of requests
  *   tracked past their expiry and writes their audit record as `interrupted`.
  */
@@ -19,10 +19,11 @@ import { createAuditActivities } from '../activities/audit.js';
 import { createLocalActivities } from '../activities/decide.js';
 import { createLedgerActivities } from '../activities/ledger.js';
 import type { PlanLookup } from '../activities/plans.js';
-import type { DeltaRelay, DeltaSink } from '../contract/index.js';
+import type { DeltaRelay, DeltaSink, SettleInput } from '../contract/index.js';
 import {
   driveRequest,
   messageOf,
+  type AttemptInput,
   type Decided,
   type DriverEffects,
   type InferenceRequest,
@@ -122,19 +123,53 @@ export function createDirectRunner(options: DirectRunnerOptions): DirectRunner {
       }
       const tracker = new RequestTracker(options.store, options.plans, request, now);
       const gone = () => (signal?.aborted === true ? CALLER_GONE : undefined);
+      const warn = (message: string, fields: Record<string, unknown>) =>
+        log(`switchyard direct: ${request.id}: ${message} ${JSON.stringify(fields)}`);
+      // Settlements the driver made and the store has not yet: written with the audit record when
+      // that comes next (one transaction), else before whatever the driver does next — so the
+      // store sees every write in the driver's order, and nothing waits in between.
+      let owed: SettleInput | undefined;
+      const settleOwed = async () => {
+        if (owed === undefined) return;
+        const input = owed;
+        owed = undefined;
+        try {
+          await withRetries(() => ledger.settle(input));
+        } catch (err) {
+          // As the driver says of a settlement that fails (plan/driver.ts `settle`).
+          warn('settling reservations failed; they will expire', { error: messageOf(err) });
+        }
+      };
+      /** `fn` after the settlements owed. */
+      const then =
+        <A extends unknown[], T>(fn: (...args: A) => Promise<T>) =>
+        async (...args: A): Promise<T> => {
+          await settleOwed();
+          return fn(...args);
+        };
       const effects: DriverEffects = {
         decide: (r) => (decided !== undefined ? Promise.resolve(decided) : decide.decideRequest(r)),
-        snapshot: (input) => withRetries(() => ledger.snapshot(input)),
-        admitRateLimits: async (input) => {
-          await tracker.track();
-          return withRetries(() => ledger.admitRateLimits(input));
+        snapshot: then((input) => withRetries(() => ledger.snapshot(input))),
+        admitRateLimits: then(async (input) => {
+          const row = tracker.due();
+          const admitted = await withRetries(() => ledger.admitRateLimits(input, row));
+          tracker.written(row);
+          return admitted;
+        }),
+        reserve: then(async (input) => {
+          const row = tracker.due(input.timeoutMs);
+          const reserved = await withRetries(() => ledger.reserve(input, row));
+          tracker.written(row);
+          return reserved;
+        }),
+        settle: (input) => {
+          owed = owed === undefined ? input : { settlements: [...owed.settlements, ...input.settlements] };
+          // The driver does not read what settling did (plan/driver.ts `settle`).
+          return Promise.resolve({ keys: [] });
         },
-        reserve: async (input) => {
-          await tracker.track(input.timeoutMs);
-          return withRetries(() => ledger.reserve(input));
-        },
-        settle: (input) => withRetries(() => ledger.settle(input)),
-        attempt: (input) => attempts.attemptInProcess(input, signal ?? new AbortController().signal),
+        attempt: then((input: AttemptInput) =>
+          attempts.attemptInProcess(input, signal ?? new AbortController().signal),
+        ),
         lostAttempt: (err, _step, ms) => ({
           kind: 'error',
           errorClass: 'retryable',
@@ -142,21 +177,35 @@ export function createDirectRunner(options: DirectRunnerOptions): DirectRunner {
           ms,
         }),
         // The audit record is owed for every request: retried longer than the ledger calls.
-        appendAudit: (input) => withRetries(() => audit.appendAudit(input), 8),
-        sleep: async (ms) => {
+        appendAudit: async (input) => {
+          if (owed !== undefined) {
+            const settle = owed;
+            try {
+              const appended = await audit.appendAudit(input, settle);
+              owed = undefined;
+              return appended;
+            } catch {
+              // Apart, as before: the settlements (a warning if they fail), then the record.
+            }
+          }
+          await settleOwed();
+          return withRetries(() => audit.appendAudit(input), 8);
+        },
+        sleep: then(async (ms: number) => {
           await tracker.extend(ms);
           await sleepFor(ms, signal);
-        },
+        }),
         now,
         isCancellation: () => signal?.aborted === true,
         stopped: gone,
-        warn: (message, fields) =>
-          log(`switchyard direct: ${request.id}: ${message} ${JSON.stringify(fields)}`),
+        warn,
         decided: (decided) => tracker.decided(decided),
       };
       try {
         return await driveRequest(request, effects);
       } finally {
+        // A request not audited (benchmarks only) or ended by an error still settles.
+        await settleOwed();
         if (sink !== undefined) sinks.delete(request.id);
       }
     },

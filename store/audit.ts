@@ -64,14 +64,18 @@ function toRecord(row: RecordRow): AuditRecord {
 /**
  * `body`: the record without `seq`, `hash` and `prevHash`, already normalised and scrubbed.
  * `retainDays`: the policy's retention (`null`: kept forever); sets `expires_ms`, not hashed.
+ * `settle`: the request's last ledger writes, run once its in-flight row is gone and before the
+ * head is locked (the sweep's lock order: tracked row, reservations, head).
  */
 export function* appendTx(
   body: Omit<AuditInput, 'retainDays'> & { time: string },
   retainDays: number | null,
+  settle?: () => Tx<void>,
 ): Tx<AuditAppendOutcome> {
   // The request is finished: it is no longer in flight (interrupted.ts). First, so that locks are
   // taken in the sweep's order (tracked row, then the head).
   yield* run('DELETE FROM inflight_requests WHERE request_id = ?', [body.id]);
+  if (settle !== undefined) yield* settle();
   const head = yield* getForUpdate<{ seq: unknown; hash: string }>(
     'SELECT seq, hash FROM audit_head WHERE id = 1',
   );

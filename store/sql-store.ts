@@ -43,6 +43,7 @@ import {
   type KeyRecord,
   type KeyVerification,
   type LedgerReservation,
+  type LedgerSettlement,
   type LedgerWindow,
   type RateLimitSpec,
   type RateUse,
@@ -84,10 +85,15 @@ export class SqlStore implements Store {
     limits: Record<string, BudgetLimits>,
     now: number = Date.now(),
     ttlMs: number = DEFAULT_RESERVATION_TTL_MS,
+    track?: TrackedRequest,
   ): Promise<ReserveOutcome> {
     validateReservations(reservations);
     checkAmount('reserve: ttlMs', ttlMs);
-    return this.driver.transaction(() => reserveTx(reservations, limits, now, ttlMs), 'write');
+    if (track !== undefined) validateTracked(track);
+    return this.driver.transaction(function* () {
+      if (track !== undefined) yield* trackTx(track);
+      return yield* reserveTx(reservations, limits, now, ttlMs);
+    }, 'write');
   }
 
   async commit(
@@ -142,11 +148,16 @@ export class SqlStore implements Store {
     uses: RateUse[],
     limits: Record<string, RateLimitSpec[]>,
     now: number = Date.now(),
+    track?: TrackedRequest,
   ): Promise<AdmitOutcome> {
     if (typeof key !== 'string' || key === '')
       throw new TypeError('admit: a key (the request id) is required');
     validateUses(uses);
-    return this.driver.transaction(() => admitTx(key, uses, limits, now), 'write');
+    if (track !== undefined) validateTracked(track);
+    return this.driver.transaction(function* () {
+      if (track !== undefined) yield* trackTx(track);
+      return yield* admitTx(key, uses, limits, now);
+    }, 'write');
   }
 
   async rateUsage(
@@ -158,15 +169,38 @@ export class SqlStore implements Store {
     return this.driver.transaction(() => rateUsageTx(rateLimit, scopeValue, window, now), 'read');
   }
 
-  async appendAudit(input: AuditInput, now: number = Date.now()): Promise<AuditAppendOutcome> {
+  async appendAudit(
+    input: AuditInput,
+    now: number = Date.now(),
+    settle: LedgerSettlement[] = [],
+  ): Promise<AuditAppendOutcome> {
     const { retainDays = null, ...record } = input ?? ({} as AuditInput);
     if (
       retainDays !== null &&
       !(typeof retainDays === 'number' && Number.isFinite(retainDays) && retainDays > 0)
     )
       throw new TypeError(`appendAudit: retainDays ${String(retainDays)} is not a positive number of days`);
+    for (const s of settle) {
+      if (s.action !== 'commit') continue;
+      checkAmount(`commit ${s.key}: nanos`, s.nanos);
+      checkAmount(`commit ${s.key}: tokens`, s.tokens);
+    }
     const body = this.normalise(record, now);
-    return this.driver.transaction(() => appendTx(body, retainDays), 'write');
+    if (settle.length === 0) return this.driver.transaction(() => appendTx(body, retainDays), 'write');
+    return this.driver.transaction(function* () {
+      const settled: SettleOutcome[] = [];
+      // After the request's in-flight row and before the chain head: the sweep's lock order.
+      const outcome = yield* appendTx(body, retainDays, function* () {
+        for (const s of settle) {
+          settled.push(
+            s.action === 'commit'
+              ? yield* commitTx(s.key, s.nanos, s.tokens, now)
+              : yield* releaseTx(s.key, now),
+          );
+        }
+      });
+      return { ...outcome, settled };
+    }, 'write');
   }
 
   async verifyAudit(): Promise<AuditVerifyOutcome> {

@@ -14,7 +14,7 @@
  * them with the policy (`<policy>/<budget>`) because budgets belong to their policy.
  */
 
-import type { FrontDoorStore } from './front-door-types.js';
+import type { FrontDoorStore, TrackedRequest } from './front-door-types.js';
 
 export type * from './front-door-types.js';
 
@@ -256,7 +256,13 @@ export interface AuditAppendOutcome {
   record: AuditRecord;
   /** True when a record with this id already existed: it is returned unchanged. */
   replayed: boolean;
+  /** The outcome of each settlement given with the record, in order. */
+  settled?: SettleOutcome[];
 }
+
+/** A commit (the actual cost) or a release of one reservation key, made with an audit record. */
+export type LedgerSettlement =
+  { action: 'commit'; key: string; nanos: number; tokens: number } | { action: 'release'; key: string };
 
 export type AuditVerifyOutcome =
   | {
@@ -322,6 +328,7 @@ export interface Store extends FrontDoorStore {
     limits: Record<string, BudgetLimits>,
     now?: number,
     ttlMs?: number,
+    track?: TrackedRequest,
   ): Promise<ReserveOutcome>;
   /**
    * Charges the actual cost to every reservation of `key` (in the windows the reservation was made
@@ -348,12 +355,16 @@ export interface Store extends FrontDoorStore {
    * Counts one request's rate-limit uses, all or nothing, against counters shared by every worker.
    * Idempotent by `key` (the request id): a key already admitted returns `ok` (`replayed`). A
    * refusal is not recorded.
+   *
+   * `track` (here and in `reserve`): a direct-mode request's in-flight row, written as
+   * `trackRequest` would, in the same transaction (one write instead of two on the hot path).
    */
   admit(
     key: string,
     uses: RateUse[],
     limits: Record<string, RateLimitSpec[]>,
     now?: number,
+    track?: TrackedRequest,
   ): Promise<AdmitOutcome>;
   rateUsage(
     rateLimit: string,
@@ -362,8 +373,12 @@ export interface Store extends FrontDoorStore {
     now?: number,
   ): Promise<RateWindowUsage>;
 
-  /** Appends one record to the hash chain; idempotent by request id. Secrets are scrubbed first. */
-  appendAudit(input: AuditInput, now?: number): Promise<AuditAppendOutcome>;
+  /**
+   * Appends one record to the hash chain; idempotent by request id. Secrets are scrubbed first.
+   * `settle`: the request's last commits and releases (as `commit`/`release`, idempotent by key),
+   * made in the same transaction, before the record (one write instead of two on the hot path).
+   */
+  appendAudit(input: AuditInput, now?: number, settle?: LedgerSettlement[]): Promise<AuditAppendOutcome>;
   /**
    * Recomputes the whole chain from its floor (the last record pruned, or the genesis hash);
    * names the first broken record.
