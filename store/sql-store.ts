@@ -25,7 +25,7 @@ import {
   windowUsage,
 } from './ledger.js';
 import { admitTx, rateUsageTx, validateUses } from './rate-limits.js';
-import { makeScrubber, scrubSecrets, secretsFromEnv } from './scrub.js';
+import { makeScrubber, scrubbedJson, secretsFromEnv } from './scrub.js';
 import { all, encodeScope, num, type Driver } from './sql.js';
 import {
   AUDIT_STATUSES,
@@ -326,9 +326,9 @@ export class SqlStore implements Store {
     if (!STATUSES.has(input.status))
       throw new TypeError(`appendAudit: status ${String(input.status)} is not ${AUDIT_STATUSES.join('|')}`);
     if (!Array.isArray(input.attempts)) throw new TypeError('appendAudit: attempts must be an array');
-    const plain = JSON.parse(JSON.stringify(input)) as Omit<AuditInput, 'retainDays'>;
-    const time = plain.time ?? new Date(now).toISOString();
     // Deterministic: a retried append of the same request scrubs to the same id.
-    return scrubSecrets({ ...plain, time }, this.scrub);
+    const plain = scrubbedJson(input, this.scrub);
+    if (plain.time !== undefined && plain.time !== null) return plain as typeof plain & { time: string };
+    return { ...plain, time: this.scrub(new Date(now).toISOString()) };
   }
 }
