@@ -2,7 +2,9 @@
  * The diagram webview's page, as the extension builds it (vscode-extension/src/webview/page.ts with
  * the bundled webview script), rendered in headless Chromium with a stand-in for VS Code's
  * `acquireVsCodeApi`: the extension's `update` message draws the example policy's nodes and
- * edges, and a click on a node posts `reveal`. Writes docs/images/diagram.png.
+ * edges, and a click on a node posts `reveal`. Takes a screenshot into test/.tmp; with
+ * SWITCHYARD_UPDATE_SCREENSHOTS=1 it refreshes docs/images/diagram.png instead (a test run leaves the
+ * tree clean).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -25,7 +27,10 @@ interface PageWindow {
   acquireVsCodeApi: () => unknown;
   postMessage(message: unknown, target: string): void;
 }
-const screenshot = path.join(root, 'docs', 'images', 'diagram.png');
+const screenshot =
+  process.env.SWITCHYARD_UPDATE_SCREENSHOTS === '1'
+    ? path.join(root, 'docs', 'images', 'diagram.png')
+    : path.join(tmp, 'diagram.png');
 
 /** The flags the Debian chromium needs here (no sandbox as root, no GPU, no network chatter). */
 export const CHROMIUM_ARGS = [
@@ -194,7 +199,7 @@ describe('the diagram webview', () => {
     await expect.poll(() => page.locator('#error').isVisible()).toBe(false);
   });
 
-  it('writes a screenshot for the docs', async () => {
+  it('takes a screenshot of the diagram (for the docs)', async () => {
     fs.mkdirSync(path.dirname(screenshot), { recursive: true });
     await page.screenshot({ path: screenshot, fullPage: true });
     expect(fs.statSync(screenshot).size).toBeGreaterThan(20_000);
