@@ -12,6 +12,7 @@ import type {
   SettleInput,
 } from '../contract/index.js';
 import type { Decision, InferenceResult } from '../plan/trace.js';
+import { routingFactsOf } from '../plan/request.js';
 import type { InferenceRequest, Message, PromptAudit } from '../plan/types.js';
 import { makeScrubber, scrubSecrets } from '../store/scrub.js';
 import type { AuditInput as AuditRecordInput, AuditMessage, JsonValue, Store } from '../store/types.js';
@@ -102,6 +103,7 @@ export function buildAuditRecord(
             messages: messages.map((m) => keepMessage(m.role, m.content, prompts)),
             answer: answer === undefined ? null : keepMessage('assistant', answer, prompts),
           },
+    routing: routingFactsOf(request),
     extra,
   };
 }

@@ -21,12 +21,14 @@ export {
   tryParseDuration,
   requestField,
   viewRequest,
+  routingFactsOf,
+  requestOfFacts,
   DEFAULT_MODE,
   DEFAULT_CLASSIFICATION,
   CHARS_PER_TOKEN,
   TOKENS_PER_MESSAGE,
 } from './request.js';
-export type { RequestView } from './request.js';
+export type { RequestView, RoutingFacts } from './request.js';
 export {
   evalCondition,
   evalOutputCondition,

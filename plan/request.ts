@@ -130,3 +130,70 @@ export function requestField(request: InferenceRequest | RequestView, field: str
       return field.startsWith('tag.') ? text(tagOf(view, field.slice(4))) : undefined;
   }
 }
+
+/**
+ * What a request's route and chain depend on, apart from its text (docs/language.md §5.1): kept in
+ * its audit record so that `switchyard replay` can decide it again under other plans. The request
+ * id is the record's; `messages` are the prompt, which the audit keeps only as the policy's `audit
+ * prompts` says. `inputTokens` is the count the decision used (given, or estimated from the text).
+ */
+export interface RoutingFacts {
+  capability: string | null;
+  mode: Mode | null;
+  classification: Classification | null;
+  team: string | null;
+  app: string | null;
+  user: string | null;
+  region: string | null;
+  tags: Record<string, string>;
+  inputTokens: number;
+  maxTokens: number | null;
+  latency: string | null;
+}
+
+/** The routing facts of `request`, as its audit record keeps them. */
+export function routingFactsOf(request: InferenceRequest): RoutingFacts {
+  return {
+    capability: request.capability ?? null,
+    mode: request.mode ?? null,
+    classification: request.classification ?? null,
+    team: request.team ?? null,
+    app: request.app ?? null,
+    user: request.user ?? null,
+    region: request.region ?? null,
+    tags: { ...(request.tags ?? {}) },
+    inputTokens: inputTokensOf(request),
+    maxTokens: request.maxTokens ?? null,
+    latency: request.latency ?? null,
+  };
+}
+
+/**
+ * The request that `facts` describe, for deciding it again: `messages` when the audit kept the
+ * prompt, else none (the input-token count is the recorded one either way).
+ */
+export function requestOfFacts(
+  id: string,
+  policy: string,
+  facts: RoutingFacts,
+  messages: Message[] = [],
+): InferenceRequest {
+  const request: InferenceRequest = {
+    id,
+    policy,
+    capability: facts.capability ?? '',
+    messages,
+    inputTokens: facts.inputTokens,
+  };
+  if (facts.capability === null) delete (request as Partial<InferenceRequest>).capability;
+  if (facts.mode !== null) request.mode = facts.mode;
+  if (facts.classification !== null) request.classification = facts.classification;
+  if (facts.team !== null) request.team = facts.team;
+  if (facts.app !== null) request.app = facts.app;
+  if (facts.user !== null) request.user = facts.user;
+  if (facts.region !== null) request.region = facts.region;
+  if (Object.keys(facts.tags).length > 0) request.tags = { ...facts.tags };
+  if (facts.maxTokens !== null) request.maxTokens = facts.maxTokens;
+  if (facts.latency !== null) request.latency = facts.latency;
+  return request;
+}

@@ -199,6 +199,21 @@ export interface AuditPrompts {
   answer: AuditMessage | null;
 }
 
+/** A request's routing facts, as plan/request.ts `routingFactsOf` makes them. */
+export interface AuditRouting {
+  capability: string | null;
+  mode: string | null;
+  classification: string | null;
+  team: string | null;
+  app: string | null;
+  user: string | null;
+  region: string | null;
+  tags: Record<string, string>;
+  inputTokens: number;
+  maxTokens: number | null;
+  latency: string | null;
+}
+
 /** What the caller appends: one per request (served, rejected or failed). */
 export interface AuditInput {
   /** The request id: at most one record per id. */
@@ -233,6 +248,12 @@ export interface AuditInput {
   budgets: JsonValue[];
   rateLimits: JsonValue[];
   prompts: AuditPrompts;
+  /**
+   * What the request's route and chain depend on, apart from its text (plan/request.ts
+   * `RoutingFacts`), so that `switchyard replay` can decide it again under other plans. Missing
+   * from records written before it was kept, and from `interrupted` records.
+   */
+  routing?: AuditRouting;
   /** Anything else worth keeping (escalation, elapsed time …). */
   extra?: { [key: string]: JsonValue };
   /**
