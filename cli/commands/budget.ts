@@ -1,6 +1,7 @@
 import { formatDollars } from '../../plan/money.js';
 import { limitText } from '../../plan/governance.js';
 import type { BudgetLimit, Plan } from '../../plan/types.js';
+import { budgetStatus } from '../../store/budget-status.js';
 import type { BudgetDefinition, Store, WindowUsage } from '../../store/types.js';
 import { CliError, parse } from '../args.js';
 import type { CommandResult } from '../result.js';
@@ -74,79 +75,32 @@ function limitRow(limit: BudgetLimit, usage: WindowUsage): LimitRow {
   };
 }
 
+/** The store's reading (store/budget-status.ts) as rows; a budget without limits shows its spending. */
 async function gather(
   store: Store,
   definitions: Omit<BudgetDefinition, 'updatedAt'>[],
   policy: string | undefined,
   now: number,
 ): Promise<BudgetRow[]> {
-  const scopes = await store.budgetScopes();
-  const byBudget = new Map<string, (string | null)[]>();
-  for (const s of scopes) byBudget.set(s.budget, [...(byBudget.get(s.budget) ?? []), s.scopeValue]);
-  const rows: BudgetRow[] = [];
-  const known = new Set(definitions.map((d) => d.budget));
-  const wanted = (p: string): boolean => policy === undefined || p === policy;
-
-  for (const d of definitions) {
-    if (!wanted(d.policy)) continue;
-    const values = byBudget.get(d.budget) ?? [d.scope === 'policy' ? d.policy : null];
-    const windows = [...new Set(d.limits.map((l) => l.window))];
-    const usages = await store.usageMany(
-      values.map((scopeValue) => ({ budget: d.budget, scopeValue, windows })),
-      now,
-    );
-    values.forEach((scopeValue, i) => {
-      const byWindow = new Map((usages[i] ?? []).map((u) => [u.window, u]));
-      rows.push({
-        budget: d.budget,
-        policy: d.policy,
-        name: d.name,
-        scope: d.scope,
-        scopeValue,
-        onExceed: d.onExceed,
-        known: true,
-        limits: d.limits.map((limit) => limitRow(limit, byWindow.get(limit.window)!)),
-      });
-    });
-  }
-  // Budgets with usage but no definition: show this month's counters.
-  for (const [budget, values] of byBudget) {
-    if (known.has(budget)) continue;
-    const [p = '', ...rest] = budget.split('/');
-    if (!wanted(p)) continue;
-    const usages = await store.usageMany(
-      values.map((scopeValue) => ({ budget, scopeValue, windows: ['month'] })),
-      now,
-    );
-    values.forEach((scopeValue, i) => {
-      const u = usages[i]![0]!;
-      rows.push({
-        budget,
-        policy: p,
-        name: rest.join('/'),
-        scope: '?',
-        scopeValue,
-        onExceed: '?',
-        known: false,
-        limits: [
-          {
-            kind: 'money',
-            window: 'month',
+  const status = await budgetStatus(store, definitions, now, policy);
+  return status.map(({ limits, ...row }) => ({
+    ...row,
+    limits: limits.map(({ limit, usage }) =>
+      limit !== null
+        ? limitRow(limit as BudgetLimit, usage)
+        : {
+            kind: 'money' as const,
+            window: usage.window,
             limit: 'limit unknown',
             amount: 0,
-            spent: u.spentNanos,
-            reserved: u.reservedNanos,
+            spent: usage.spentNanos,
+            reserved: usage.reservedNanos,
             remaining: 0,
-            windowStart: new Date(u.windowStart).toISOString(),
-            resetsAt: new Date(u.windowEnd).toISOString(),
+            windowStart: new Date(usage.windowStart).toISOString(),
+            resetsAt: new Date(usage.windowEnd).toISOString(),
           },
-        ],
-      });
-    });
-  }
-  return rows.sort(
-    (a, b) => a.budget.localeCompare(b.budget) || String(a.scopeValue).localeCompare(String(b.scopeValue)),
-  );
+    ),
+  }));
 }
 
 function amount(kind: 'money' | 'tokens', value: number): string {
