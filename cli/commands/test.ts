@@ -1,17 +1,37 @@
 import * as path from 'node:path';
-import { compileTests } from '../../dsl/compiler/index.js';
+import { compileTests, coverageSites } from '../../dsl/compiler/index.js';
+import type { SourceSite } from '../../dsl/compiler/index.js';
+import { addCoverage } from '../../plan/coverage.js';
+import type { CoverageHits } from '../../plan/coverage.js';
 import { runTest } from '../../plan/index.js';
-import { parse } from '../args.js';
+import { CliError, parse } from '../args.js';
+import {
+  coverageJson,
+  coverageLcov,
+  coverageReport,
+  coverageText,
+  meetsMinimum,
+  percentText,
+} from '../coverage.js';
+import type { CoverageReport } from '../coverage.js';
 import type { CommandResult } from '../result.js';
 import { displayPath } from '../output.js';
 import { compileFiles, formatCompileError } from '../plans.js';
 
-export const testUsage = `usage: switchyard test FILE|DIR… [--format text|json]
+export const testUsage = `usage: switchyard test FILE|DIR… [--format text|json|lcov] [--coverage [--min PCT]]
 
 Runs the test blocks of the files (a directory: every .policy file below it) against their
 policies' plans, with the same evaluator the workers use, without any server.
 The last line is 'N passed, N failed'.
-Exit status: 0 all tests pass, 1 a test failed or a file has errors, 2 usage.`;
+
+  --coverage   also report which routes, conditions (each and/or operand true and false), chain
+               entries, guards, require rules, on-exceed branches and otherwise the tests reached
+  --min PCT    with --coverage: exit 3 when coverage is below PCT percent (0-100)
+  --format     text (default); json (tests, and coverage when asked); lcov (implies --coverage:
+               the lcov tracefile on standard output, the test lines on standard error)
+
+Exit status: 0 all tests pass, 1 a test failed or a file has errors, 2 usage,
+3 coverage below --min (error E-COVERAGE-MIN).`;
 
 /** The route's execution mode as the summary shows it (docs/language.md §4.9): ` [direct]`. */
 function executionTag(execution: 'durable' | 'direct' | null): string {
@@ -19,12 +39,24 @@ function executionTag(execution: 'durable' | 'direct' | null): string {
 }
 
 export async function test(argv: string[]): Promise<CommandResult> {
-  const { values, positionals } = parse(argv, { format: { type: 'string' } }, testUsage);
+  const { values, positionals } = parse(
+    argv,
+    { format: { type: 'string' }, coverage: { type: 'boolean' }, min: { type: 'string' } },
+    testUsage,
+  );
   if (values.help) return { stdout: testUsage, exitCode: 0 };
   if (positionals.length === 0) return { usage: `switchyard test needs at least one FILE\n${testUsage}` };
   const format = (values.format as string | undefined) ?? 'text';
-  if (format !== 'text' && format !== 'json')
-    return { usage: `--format must be text or json, not '${format}'` };
+  if (format !== 'text' && format !== 'json' && format !== 'lcov')
+    return { usage: `--format must be text, json or lcov, not '${format}'` };
+  const coverage = values.coverage === true || format === 'lcov';
+  let min: number | undefined;
+  if (values.min !== undefined) {
+    if (!coverage) return { usage: '--min needs --coverage' };
+    min = Number(values.min);
+    if (!/^\d+(\.\d+)?$/.test(String(values.min)) || min > 100)
+      return { usage: `--min takes a percentage from 0 to 100, not '${String(values.min)}'` };
+  }
 
   const compiled = await compileFiles(positionals);
   if (compiled.errors.length > 0) {
@@ -40,6 +72,36 @@ export async function test(argv: string[]): Promise<CommandResult> {
   });
   const passed = outcomes.filter((o) => o.outcome.passed).length;
   const failed = outcomes.length - passed + errors.length;
+  const exitCode = failed > 0 ? 1 : 0;
+
+  let report: CoverageReport | undefined;
+  if (coverage) {
+    // The same results the tests were judged on: coverage decides nothing again (plan/coverage.ts).
+    const hits = new Map<string, CoverageHits>();
+    for (const { testCase, outcome } of outcomes) {
+      let planHits = hits.get(testCase.policy);
+      if (planHits === undefined) hits.set(testCase.policy, (planHits = new Map()));
+      addCoverage(compiled.allPlans.get(testCase.policy)!, testCase.request, outcome.result, planHits);
+    }
+    const sites = new Map<string, Map<string, SourceSite>>();
+    for (const doc of compiled.workspace.roots) {
+      for (const policy of doc.parseResult.value.policies) sites.set(policy.name, coverageSites(policy));
+    }
+    report = coverageReport([...compiled.plans.values()], sites, hits);
+  }
+  const below =
+    report !== undefined && min !== undefined && !meetsMinimum(report, min)
+      ? new CliError(
+          'E-COVERAGE-MIN',
+          `coverage ${percentText(report.percent)} is below --min ${min}% (${report.items - report.covered} of ${report.items} items not covered)`,
+          3,
+        )
+      : undefined;
+  const finish = (result: CommandResult): CommandResult => {
+    if (below === undefined || exitCode !== 0) return result;
+    const message = `switchyard test: error ${below.code} ${below.message}`;
+    return { ...result, stderr: result.stderr ? `${result.stderr}\n${message}` : message, exitCode: 3 };
+  };
 
   if (format === 'json') {
     const json = outcomes.map(({ testCase, outcome }) => ({
@@ -51,7 +113,11 @@ export async function test(argv: string[]): Promise<CommandResult> {
       failures: outcome.failures,
       result: outcome.result,
     }));
-    return { stdout: JSON.stringify({ passed, failed, tests: json }, null, 2), exitCode: failed > 0 ? 1 : 0 };
+    const body =
+      report === undefined
+        ? { passed, failed, tests: json }
+        : { passed, failed, tests: json, coverage: coverageJson(report) };
+    return finish({ stdout: JSON.stringify(body, null, 2), exitCode });
   }
 
   let currentFile = '';
@@ -71,5 +137,7 @@ export async function test(argv: string[]): Promise<CommandResult> {
     }
   }
   lines.push(`${passed} passed, ${failed} failed`);
-  return { stdout: lines.join('\n'), exitCode: failed > 0 ? 1 : 0 };
+  if (format === 'lcov') return finish({ stdout: coverageLcov(report!), stderr: lines.join('\n'), exitCode });
+  if (report !== undefined) lines.push(coverageText(report));
+  return finish({ stdout: lines.join('\n'), exitCode });
 }

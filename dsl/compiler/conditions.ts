@@ -128,8 +128,8 @@ function compileOutputComparison(node: ast.Comparison): OutputCondition {
   return fail(node, 'E-COMPILE-OUTPUT-CONDITION', `${expected}, not '${node.$cstNode?.text ?? field}'`);
 }
 
-/** The operands of a left-nested chain of one operator, in source order. */
-function flatten(node: ast.BinaryCondition): ast.Condition[] {
+/** The operands of a left-nested chain of one operator, in source order (as the plan has them). */
+export function flatten(node: ast.BinaryCondition): ast.Condition[] {
   const out: ast.Condition[] = [];
   const visit = (current: ast.Condition): void => {
     if (isBinaryCondition(current) && current.operator === node.operator) {

@@ -4,6 +4,7 @@ export { compileCondition, compileOutputCondition, compileValue } from './condit
 export { type CompileError, CompileFailure } from './errors.js';
 export { hashPlan } from './hash.js';
 export { dollarsToNanos, normalisedText } from './literals.js';
+export { coverageSites, type SourceSite } from './sites.js';
 export { compileTest, compileTests, testRequestId, type CompiledTests } from './tests.js';
 export { planSchema, validatePlan, type PlanValidation } from './validate-plan.js';
 export { canonicalJson } from '../../plan/canonical.js';

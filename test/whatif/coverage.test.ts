@@ -1,0 +1,147 @@
+/**
+ * `switchyard test --coverage` (docs/what-if.md): a policy whose tests leave known parts
+ * unexercised yields exactly those items, in text, JSON and lcov; the examples reach 100%.
+ */
+import { describe, expect, it } from 'vitest';
+import { test as testCommand } from '../../cli/commands/test.js';
+
+const FILE = 'test/whatif/fixtures/partial.policy';
+
+/** What the tests of partial.policy never reach, at file:line:col (the report's order). */
+const UNCOVERED = [
+  `${FILE}:12:5: rate-limit burst on-exceed reject ran`,
+  `${FILE}:15:3: guard secrets fired`,
+  `${FILE}:19:58: require private when: \`tag.residency == "eu"\` true`,
+  `${FILE}:21:44: route chat when: \`mode == interactive or team == "support"\` false`,
+  `${FILE}:21:45: route chat when: \`mode == interactive\` false`,
+  `${FILE}:23:5: route chat: fallback gpt-4o ran`,
+  `${FILE}:24:5: route chat: escalate gpt-4o ran`,
+  `${FILE}:27:24: route reasoning when: \`capability == "reasoning"\` false`,
+  `${FILE}:28:5: route reasoning: use gpt-4o ran`,
+  `${FILE}:31:3: otherwise reject ran`,
+];
+
+describe('coverage of a policy with known gaps', () => {
+  it('text: the totals, then exactly the uncovered items at file:line:col', async () => {
+    const result = await testCommand(['--coverage', FILE]);
+    expect(result.exitCode).toBe(0);
+    const text = result.stdout!;
+    const report = text.slice(text.indexOf('coverage:'));
+    expect(report).toBe(
+      [
+        'coverage: 19 of 29 items (65.5%)',
+        `  policy partial (${FILE}): 19 of 29 (65.5%)`,
+        'not covered:',
+        ...UNCOVERED.map((line) => `  ${line}`),
+      ].join('\n'),
+    );
+    expect(text).toContain('3 passed, 0 failed\ncoverage:');
+  });
+
+  it('JSON: the same items, each with its kind, site, position and hits', async () => {
+    const result = await testCommand(['--coverage', '--format', 'json', FILE]);
+    const json = JSON.parse(result.stdout!) as {
+      passed: number;
+      coverage: {
+        items: number;
+        covered: number;
+        percent: number;
+        policies: { policy: string; plan: string; items: number; covered: number }[];
+        uncovered: { file: string; line: number; column: number; label: string; hits: number }[];
+        all: { kind: string; site: string; outcome?: boolean; hits: number }[];
+      };
+    };
+    expect(json.passed).toBe(3);
+    const { coverage } = json;
+    expect(coverage).toMatchObject({ items: 29, covered: 19, percent: 65.5 });
+    expect(coverage.policies).toEqual([
+      expect.objectContaining({
+        policy: 'partial',
+        items: 29,
+        covered: 19,
+        plan: expect.stringMatching(/^sha256:/),
+      }),
+    ]);
+    expect(coverage.uncovered.map((i) => `${i.file}:${i.line}:${i.column}: ${i.label}`)).toEqual(UNCOVERED);
+    expect(coverage.uncovered.every((i) => i.hits === 0)).toBe(true);
+    // Every kind of item is there, and counts are summed over tests.
+    const kinds = new Set(coverage.all.map((i) => i.kind));
+    expect([...kinds].sort()).toEqual(
+      ['budget', 'chain', 'condition', 'guard', 'otherwise', 'rate-limit', 'require', 'route'].sort(),
+    );
+    expect(coverage.all.find((i) => i.site === 'route:chat')?.hits).toBe(2);
+    expect(coverage.all.find((i) => i.site === 'budget:monthly')?.hits).toBe(1);
+    expect(coverage.all.find((i) => i.site === 'require:0')?.hits).toBe(1);
+    expect(coverage.all.find((i) => i.site === 'route:chat/when/1/0' && i.outcome === true)?.hits).toBe(3);
+  });
+
+  it('lcov: a DA line per route, chain entry, rule and on-exceed, a BRDA pair per condition operand', async () => {
+    const result = await testCommand(['--format', 'lcov', FILE]);
+    expect(result.exitCode).toBe(0);
+    // The test lines go to standard error, so `> coverage.lcov` keeps only the tracefile.
+    expect(result.stderr).toContain('3 passed, 0 failed');
+    expect(result.stdout).toBe(
+      [
+        'TN:',
+        `SF:${FILE}`,
+        // require … when classification >= confidential or tag.residency == "eu": the whole, then each operand.
+        'BRDA:19,0,0,1',
+        'BRDA:19,0,1,2',
+        'BRDA:19,1,0,1',
+        'BRDA:19,1,1,2',
+        'BRDA:19,2,0,0',
+        'BRDA:19,2,1,3',
+        // route chat: the whole `and`, capability, the `or`, mode, team.
+        'BRDA:21,3,0,2',
+        'BRDA:21,3,1,1',
+        'BRDA:21,4,0,2',
+        'BRDA:21,4,1,1',
+        'BRDA:21,5,0,3',
+        'BRDA:21,5,1,0',
+        'BRDA:21,6,0,3',
+        'BRDA:21,6,1,0',
+        'BRDA:21,7,0,2',
+        'BRDA:21,7,1,1',
+        'BRDA:27,8,0,1',
+        'BRDA:27,8,1,0',
+        'BRF:18',
+        'BRH:14',
+        'DA:7,1',
+        'DA:12,0',
+        'DA:15,0',
+        'DA:19,1',
+        'DA:21,2',
+        'DA:22,2',
+        'DA:23,0',
+        'DA:24,0',
+        'DA:27,1',
+        'DA:28,0',
+        'DA:31,0',
+        'LF:11',
+        'LH:5',
+        'end_of_record',
+      ].join('\n'),
+    );
+  });
+
+  it('--min: below the threshold the run fails with E-COVERAGE-MIN and exit 3; at it, passes', async () => {
+    const below = await testCommand(['--coverage', '--min', '66', FILE]);
+    expect(below.exitCode).toBe(3);
+    expect(below.stderr).toBe(
+      'switchyard test: error E-COVERAGE-MIN coverage 65.5% is below --min 66% (10 of 29 items not covered)',
+    );
+    const at = await testCommand(['--coverage', '--min', '65.5', FILE]);
+    expect(at.exitCode).toBe(0);
+    expect((await testCommand(['--min', '50', FILE])).usage).toBe('--min needs --coverage');
+    expect((await testCommand(['--coverage', '--min', '120', FILE])).usage).toMatch(
+      /--min takes a percentage/,
+    );
+  });
+
+  it('the examples reach 100%', async () => {
+    const result = await testCommand(['--coverage', '--min', '100', 'examples/']);
+    expect(result.exitCode).toBe(0);
+    expect(result.stdout).toMatch(/\ncoverage: (\d+) of \1 items \(100\.0%\)\n/);
+    expect(result.stdout).not.toContain('not covered:');
+  });
+});
