@@ -24,6 +24,9 @@ import type {
   AuditPruneOutcome,
   AuditQuery,
   AuditRecord,
+  AuditReplayQuery,
+  AuditReplayRow,
+  AuditStatus,
   AuditVerifyOutcome,
 } from './types.js';
 
@@ -43,10 +46,45 @@ interface RecordRow {
   body: string;
   prev_hash: string;
   hash: string;
+  routing: string | null;
+  input_tokens: unknown;
+  route: string | null;
+  rule: string | null;
+  usage_input: unknown;
+  usage_output: unknown;
+  cost_nanos: unknown;
 }
 
-const COLUMNS =
-  'seq, id, time_ms, team, app, user_name, policy, model, models, status, body, prev_hash, hash';
+/** The columns `replay` reads instead of the body (migration 008), in INSERT order. */
+const REPLAY_COLUMNS = 'routing, input_tokens, route, rule, usage_input, usage_output, cost_nanos';
+
+const COLUMNS = `seq, id, time_ms, team, app, user_name, policy, model, models, status, body, prev_hash, hash, ${REPLAY_COLUMNS}`;
+
+type ReplayValues = [string, number, string | null, string | null, number, number, number];
+const NO_REPLAY_VALUES = [null, null, null, null, null, null, null] as const;
+
+/**
+ * The replay columns of a record: its routing facts as canonical JSON without the input-token
+ * count, that count, the route, the decision's rejecting rule, usage and cost; all NULL when the
+ * record has no routing facts.
+ */
+function replayValues(body: Record<string, unknown>): ReplayValues | typeof NO_REPLAY_VALUES {
+  const routing = body.routing as Record<string, unknown> | undefined | null;
+  if (routing === undefined || routing === null || typeof routing !== 'object') return NO_REPLAY_VALUES;
+  const { inputTokens, ...rest } = routing;
+  if (typeof inputTokens !== 'number') return NO_REPLAY_VALUES;
+  const usage = (body.usage ?? {}) as { inputTokens?: unknown; outputTokens?: unknown };
+  const extra = (body.extra ?? {}) as { rule?: unknown };
+  return [
+    canonicalJson(rest),
+    Number(inputTokens),
+    (body.route ?? null) as string | null,
+    typeof extra.rule === 'string' ? extra.rule : null,
+    Number(usage.inputTokens ?? 0),
+    Number(usage.outputTokens ?? 0),
+    Number(body.costNanos ?? 0),
+  ];
+}
 
 /** Every model attempted or answering: ` a b ` (a space at each end, for `LIKE '% m %'`). */
 function modelsOf(body: AuditInput): string {
@@ -91,7 +129,7 @@ export function* appendTx(
   if (!Number.isFinite(timeMs)) throw new TypeError(`audit: time ${body.time} is not an ISO 8601 time`);
   const expiresMs = retainDays === null ? null : timeMs + Math.round(retainDays * DAY_MS);
   yield* run(
-    `INSERT INTO audit_records (${COLUMNS}, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    `INSERT INTO audit_records (${COLUMNS}, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     [
       seq,
       body.id,
@@ -106,6 +144,7 @@ export function* appendTx(
       text,
       head.hash,
       hash,
+      ...replayValues(hashed as unknown as Record<string, unknown>),
       expiresMs,
     ],
   );
@@ -114,6 +153,10 @@ export function* appendTx(
 }
 
 const PAGE = 1000;
+
+function nullableNum(value: unknown): number | null {
+  return value === null || value === undefined ? null : num(value);
+}
 
 function describe(row: RecordRow): { seq: number; id: string } {
   return { seq: num(row.seq), id: row.id };
@@ -166,6 +209,24 @@ function columnMismatch(row: RecordRow, body: Record<string, unknown>): string |
   } catch {
     return 'its body is not an audit record';
   }
+  let replay: readonly unknown[];
+  try {
+    replay = replayValues(body);
+  } catch {
+    return 'its routing facts cannot be read';
+  }
+  const names = REPLAY_COLUMNS.split(', ');
+  const stored = [
+    row.routing ?? null,
+    nullableNum(row.input_tokens),
+    row.route ?? null,
+    row.rule ?? null,
+    nullableNum(row.usage_input),
+    nullableNum(row.usage_output),
+    nullableNum(row.cost_nanos),
+  ];
+  // Records written before migration 008 have no routing facts and NULL in every replay column.
+  for (let i = 0; i < names.length; i++) columns.push([names[i]!, stored[i], replay[i]]);
   for (const [name, column, hashedValue] of columns) {
     if (column !== hashedValue)
       return `its ${name} column (${String(column)}) differs from the hashed record`;
@@ -336,4 +397,52 @@ export function* tailTx(n: number): Tx<AuditRecord[]> {
 export function* getTx(id: string): Tx<AuditRecord | null> {
   const row = yield* get<RecordRow>(`SELECT ${COLUMNS} FROM audit_records WHERE id = ?`, [id]);
   return row === undefined ? null : toRecord(row);
+}
+
+/** The statement behind `replayRows`: the replay columns of the matching records, in chain order. */
+export function replaySelect(query: AuditReplayQuery): { sql: string; params: Param[] } {
+  const where: string[] = [];
+  const params: Param[] = [];
+  if (query.team !== undefined) {
+    where.push('team = ?');
+    params.push(query.team);
+  }
+  if (query.since !== undefined) {
+    where.push('time_ms >= ?');
+    params.push(query.since);
+  }
+  if (query.until !== undefined) {
+    where.push('time_ms < ?');
+    params.push(query.until);
+  }
+  const body = query.withBody === true ? ', body' : '';
+  return {
+    sql: `SELECT seq, id, time_ms, policy, model, models, status, ${REPLAY_COLUMNS}${body} FROM audit_records ${
+      where.length ? `WHERE ${where.join(' AND ')}` : ''
+    } ORDER BY seq`,
+    params,
+  };
+}
+
+/** A row of `replaySelect` (as an array, in its column order). */
+export function replayRow(row: unknown[]): AuditReplayRow {
+  const routing = (row[7] ?? null) as string | null;
+  const out: AuditReplayRow = {
+    seq: num(row[0]),
+    id: row[1] as string,
+    timeMs: num(row[2]),
+    policy: row[3] as string,
+    model: (row[4] ?? null) as string | null,
+    models: row[5] as string,
+    status: row[6] as AuditStatus,
+    routing,
+    inputTokens: routing === null ? null : num(row[8]),
+    route: (row[9] ?? null) as string | null,
+    rule: (row[10] ?? null) as string | null,
+    usageInput: routing === null ? null : num(row[11]),
+    usageOutput: routing === null ? null : num(row[12]),
+    costNanos: routing === null ? null : num(row[13]),
+  };
+  if (row.length > 14) out.body = row[14] as string;
+  return out;
 }

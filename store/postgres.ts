@@ -17,7 +17,7 @@ import pg from 'pg';
 import { StoreError, maskUrl, urlPassword } from './errors.js';
 import { CREATE_MIGRATIONS_TABLE, checksum, pending, type AppliedMigration } from './migrations/index.js';
 import { SqlStore } from './sql-store.js';
-import type { Driver, Op, Tx, TxMode } from './sql.js';
+import type { Driver, Op, Param, Tx, TxMode } from './sql.js';
 import type { Store, StoreOptions } from './types.js';
 
 const INT8 = 20;
@@ -153,6 +153,45 @@ class PostgresDriver implements Driver {
       values: params,
     });
     await client.query(select);
+  }
+
+  /** A cursor in one read-only transaction, fetched `page` rows at a time. */
+  async *stream(sql: string, params: Param[], page: number): AsyncGenerator<unknown[][]> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw this.connectError(error);
+    }
+    let broken: Error | undefined;
+    let open = false;
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      open = true;
+      await client.query({
+        text: `DECLARE switchyard_stream NO SCROLL CURSOR FOR ${numbered(sql)}`,
+        values: params,
+      });
+      const fetch = {
+        text: `FETCH ${Math.max(1, Math.floor(page))} FROM switchyard_stream`,
+        rowMode: 'array' as const,
+      };
+      for (;;) {
+        const result = await client.query<unknown[]>(fetch);
+        if (result.rows.length > 0) yield result.rows;
+        if (result.rows.length < page) break;
+      }
+      await client.query('COMMIT');
+      open = false;
+    } catch (error) {
+      if (sqlState(error) === null) broken = error instanceof Error ? error : new Error(String(error));
+      throw error;
+    } finally {
+      // Stopped early (the consumer broke off) or failed: end the transaction before the
+      // connection goes back to the pool.
+      if (open && broken === undefined) await client.query('ROLLBACK').catch(() => undefined);
+      client.release(broken);
+    }
   }
 
   close(): Promise<void> {

@@ -1,5 +1,14 @@
 /** The `Store` interface over a SQL driver (SQLite or PostgreSQL): the logic is shared, see sql.ts. */
-import { appendTx, getTx, pruneAuditTx, queryTx, tailTx, verifyTx } from './audit.js';
+import {
+  appendTx,
+  getTx,
+  pruneAuditTx,
+  queryTx,
+  replayRow,
+  replaySelect,
+  tailTx,
+  verifyTx,
+} from './audit.js';
 import { asBuffer, blobHash, checkBlobHash, getBlobTx, pruneBlobsTx, putBlobTx } from './blobs.js';
 import { dueTx, sweepOneTx, trackTx, validateTracked } from './interrupted.js';
 import {
@@ -36,6 +45,8 @@ import {
   type AuditPruneOutcome,
   type AuditQuery,
   type AuditRecord,
+  type AuditReplayQuery,
+  type AuditReplayRow,
   type AuditVerifyOutcome,
   type BudgetDefinition,
   type BudgetLimits,
@@ -226,6 +237,15 @@ export class SqlStore implements Store {
 
   async tailAudit(n: number): Promise<AuditRecord[]> {
     return this.driver.transaction(() => tailTx(n), 'read');
+  }
+
+  async *replayRows(query: AuditReplayQuery, page = 4096): AsyncGenerator<AuditReplayRow[]> {
+    const { sql, params } = replaySelect(query);
+    for await (const rows of this.driver.stream(sql, params, page)) {
+      const out: AuditReplayRow[] = new Array<AuditReplayRow>(rows.length);
+      for (let i = 0; i < rows.length; i++) out[i] = replayRow(rows[i]!);
+      yield out;
+    }
   }
 
   async getAudit(id: string): Promise<AuditRecord | null> {

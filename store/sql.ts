@@ -73,6 +73,11 @@ export type TxMode = 'read' | 'write' | 'single';
 export interface Driver {
   readonly kind: 'sqlite' | 'postgres';
   transaction<T>(body: () => Tx<T>, mode: TxMode): Promise<T>;
+  /**
+   * The rows of one read-only statement as arrays (column order), in pages of at most `page`, without
+   * holding them all: for reads too long for one result (audit replay).
+   */
+  stream(sql: string, params: Param[], page: number): AsyncIterable<unknown[][]>;
   close(): Promise<void>;
 }
 

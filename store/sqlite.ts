@@ -25,7 +25,11 @@ class SqliteDriver implements Driver {
   private readonly lockInsert: Statement;
   private readonly write: Database.Transaction<(body: () => Tx<unknown>) => unknown>;
 
-  constructor(private readonly db: Database.Database) {
+  /** `file`: where `stream` opens its own read-only connection; `null` (in memory): it uses this one. */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly file: string | null = null,
+  ) {
     this.lockInsert = db.prepare<Param[], unknown>(
       'INSERT INTO scope_locks (kind, name, scope_value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
     );
@@ -67,6 +71,33 @@ class SqliteDriver implements Driver {
         return statement.get(...op.params);
       case 'run':
         return statement.run(...op.params).changes;
+    }
+  }
+
+  /**
+   * One statement's iterator, on a connection of its own (an open iterator keeps its connection
+   * busy: the store's writes go on beside it), over one WAL snapshot.
+   */
+  async *stream(sql: string, params: Param[], page: number): AsyncGenerator<unknown[][]> {
+    const db =
+      this.file === null ? this.db : new Database(this.file, { readonly: true, fileMustExist: true });
+    try {
+      if (db !== this.db) db.pragma('busy_timeout = 30000');
+      const rows = db
+        .prepare<Param[], unknown[]>(sql)
+        .raw(true)
+        .iterate(...params);
+      let batch: unknown[][] = [];
+      for (const row of rows) {
+        batch.push(row);
+        if (batch.length >= page) {
+          yield batch;
+          batch = [];
+        }
+      }
+      if (batch.length > 0) yield batch;
+    } finally {
+      if (db !== this.db) db.close();
     }
   }
 
@@ -136,7 +167,7 @@ export function openSqlite(url: string, options: StoreOptions = {}): Store {
       `cannot migrate the SQLite store ${file}: ${(error as Error).message}`,
     );
   }
-  return new SqlStore(new SqliteDriver(db), `sqlite:${file}`, options);
+  return new SqlStore(new SqliteDriver(db, memory ? null : resolved), `sqlite:${file}`, options);
 }
 
 function migrate(db: Database.Database): void {

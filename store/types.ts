@@ -273,6 +273,44 @@ export interface AuditRecord extends Omit<AuditInput, 'retainDays'> {
   hash: string;
 }
 
+export interface AuditReplayQuery {
+  /** Epoch ms, inclusive. */
+  since?: number;
+  /** Epoch ms, exclusive. */
+  until?: number;
+  team?: string;
+  /** Also read each record's body (canonical JSON), e.g. for its kept prompt. */
+  withBody?: boolean;
+}
+
+/**
+ * One audit record as `replay` reads it: the columns that copy its hashed fields (migration 008).
+ * `routing` is `null` for a record without routing facts (written before they were kept, or
+ * `interrupted`), and then so are the fields after it.
+ */
+export interface AuditReplayRow {
+  seq: number;
+  id: string;
+  timeMs: number;
+  policy: string;
+  /** The model that answered. */
+  model: string | null;
+  /** Every model attempted or answering, in order: ` a b `. */
+  models: string;
+  status: AuditStatus;
+  /** Canonical JSON of the routing facts without `inputTokens`. */
+  routing: string | null;
+  inputTokens: number | null;
+  route: string | null;
+  /** The rule that rejected the request at its decision; `null` when the decision did not. */
+  rule: string | null;
+  usageInput: number | null;
+  usageOutput: number | null;
+  costNanos: number | null;
+  /** With `withBody`: the record's canonical JSON. */
+  body?: string;
+}
+
 export interface AuditAppendOutcome {
   record: AuditRecord;
   /** True when a record with this id already existed: it is returned unchanged. */
@@ -415,6 +453,13 @@ export interface Store extends FrontDoorStore {
   /** The last `n` records, oldest first. */
   tailAudit(n: number): Promise<AuditRecord[]>;
   getAudit(id: string): Promise<AuditRecord | null>;
+  /**
+   * The audit records of `query`, oldest first, as `replay` reads them (the replay columns, not
+   * the body unless `withBody`): streamed in pages of at most `page` rows (SQLite: one statement's
+   * iterator on a read-only connection; PostgreSQL: a cursor in one read-only transaction), so
+   * memory stays flat however long the trail.
+   */
+  replayRows(query: AuditReplayQuery, page?: number): AsyncIterable<AuditReplayRow[]>;
 
   /**
    * Deletes reservations settled before `before` (epoch ms), live ones that expired before it, and

@@ -14,6 +14,7 @@ import { auditRetention } from './004-audit-retention.js';
 import { apiKeys } from './005-api-keys.js';
 import { blobs } from './006-blobs.js';
 import { inflightRequests } from './007-inflight-requests.js';
+import { auditRouting } from './008-audit-routing.js';
 
 export interface Migration {
   version: number;
@@ -30,6 +31,7 @@ export const MIGRATIONS: readonly Migration[] = [
   apiKeys,
   blobs,
   inflightRequests,
+  auditRouting,
 ];
 
 export function checksum(migration: Migration, dialect: 'sqlite' | 'postgres'): string {
