@@ -4,6 +4,7 @@
  */
 import * as os from 'node:os';
 import { benchCheck } from './check.js';
+import { benchCoverage } from './coverage.js';
 import { benchEvaluator } from './evaluator.js';
 import { benchLsp } from './lsp.js';
 import { benchStore } from './store.js';
@@ -48,6 +49,7 @@ const only = process.argv[2];
 const suites: [string, () => Promise<BenchResult[]>][] = [
   ['evaluator', benchEvaluator],
   ['check', benchCheck],
+  ['coverage', benchCoverage],
   ['lsp', benchLsp],
   ['store', benchStore],
   ['temporal', benchTemporal],
