@@ -23,6 +23,10 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }
     load: async () => (await import('./commands/test.js')).test,
     summary: "run the files' test blocks",
   },
+  diff: {
+    load: async () => (await import('./commands/diff.js')).diff,
+    summary: 'what changed between two versions of the policies, and which requests it reroutes',
+  },
   budget: {
     load: async () => (await import('./commands/budget.js')).budget,
     summary: 'budget usage, reservations, remaining and reset time per scope',
@@ -30,6 +34,10 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }
   audit: {
     load: async () => (await import('./commands/audit.js')).audit,
     summary: 'verify, tail, query and prune the audit trail',
+  },
+  replay: {
+    load: async () => (await import('./commands/replay.js')).replay,
+    summary: 'the audit trail decided again under changed policies: what changes, what it costs',
   },
   keys: {
     load: async () => (await import('./commands/keys.js')).keys,
