@@ -255,7 +255,8 @@ function readPlanFile(file: string): Plan {
   } catch (error) {
     const message = (error as Error).message;
     const at = /position (\d+)/.exec(message);
-    const offset = at ? Number(at[1]) : 0;
+    // V8 names the position, except when the text ends too early: then the error is at its end.
+    const offset = at ? Number(at[1]) : /end of JSON input/.test(message) ? text.length : 0;
     const before = text.slice(0, offset).split('\n');
     const where = `${displayPath(file)}:${before.length}:${before.at(-1)!.length + 1}`;
     throw new CliError(
