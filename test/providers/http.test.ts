@@ -1,7 +1,7 @@
 /**
- * The Ollama and OpenAI providers, with the official clients, against the test provider server and
- * the real GGUF model: answers, token counts, finish reasons, every fault class, cancellation,
- * endpoint rotation and secrets.
+ * The Ollama and OpenAI providers (Ollama over node:http, OpenAI through its official client)
+ * against the test provider server and the real GGUF model: answers, token counts, finish reasons,
+ * every fault class, cancellation, endpoint rotation and secrets.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { getLlama, LlamaLogLevel, resolveChatWrapper, type LlamaModel, type Token } from 'node-llama-cpp';
