@@ -245,6 +245,14 @@ describe('switchyard-lsp over stdio', () => {
       ['confidential reasoning stays private', true],
       ['spent budget downgrades', true],
       ['unknown capability is refused', true],
+      ['tickets are classified on the local pool', true],
+      ['a ticket that fails its schema escalates', true],
+      ['a cut-off chat answer escalates', true],
+      ['reasoning goes to gpt-4o', true],
+      ['most batch jobs stay on the local pool', true],
+      ['some batch jobs go to gpt-4o', true],
+      ['oversized prompts are refused', true],
+      ["an answer longer than the team's token rate is refused", true],
     ]);
 
     const explained = await client.connection.sendRequest<ExplainTestResult>('switchyard/explainTest', {
