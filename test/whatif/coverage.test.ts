@@ -138,6 +138,38 @@ describe('coverage of a policy with known gaps', () => {
     );
   });
 
+  it('not, a promoted fallback, a split, otherwise route, redact and after guards', async () => {
+    const file = 'test/whatif/fixtures/shapes.policy';
+    const result = await testCommand(['--coverage', '--format', 'json', file]);
+    const { coverage } = JSON.parse(result.stdout!) as {
+      coverage: {
+        uncovered: { line: number; column: number; label: string }[];
+        all: { site: string; outcome?: boolean; hits: number }[];
+      };
+    };
+    expect(coverage.uncovered.map((i) => `${i.line}:${i.column}: ${i.label}`)).toEqual([
+      '15:27: route general when: `team == "legal"` true',
+      '20:3: route shared chosen',
+      '20:21: route shared when: `team == "legal"` true',
+      '21:11: route shared: split llama-8b ran',
+      '21:25: route shared: split gpt-4o ran',
+    ]);
+    const hits = (site: string, outcome?: boolean): number | undefined =>
+      coverage.all.find((i) => i.site === site && i.outcome === outcome)?.hits;
+    // gpt-4o removed by `require private`: llama-8b, promoted to primary, counts as the fallback.
+    expect(hits('route:general/primary')).toBe(1);
+    expect(hits('route:general/fallback/0')).toBe(1);
+    expect(hits('require:0')).toBe(1);
+    // Chosen through `otherwise route general`: the route and `otherwise` both count.
+    expect(hits('route:general')).toBe(2);
+    expect(hits('otherwise')).toBe(1);
+    // The operands under `not`, each evaluated on the request.
+    expect(hits('route:general/when/not/1', true)).toBe(1);
+    expect(hits('route:general/when/not/0', false)).toBe(2);
+    expect(hits('guard:pii')).toBe(1);
+    expect(hits('guard:answers')).toBe(1);
+  });
+
   it('the examples reach 100%', async () => {
     const result = await testCommand(['--coverage', '--min', '100', 'examples/']);
     expect(result.exitCode).toBe(0);
