@@ -52,7 +52,12 @@ function startWorker(...extra: string[]): CliProcess {
 beforeAll(async () => {
   server = await startProviderServer();
   dir = writePolicies({
-    'catalog.policy': catalog(server.url, providerQueues),
+    // A call timeout with room for a busy machine: the kill must land before the attempt's own timer
+    // ends it (the local case waits for the decision, recorded at the workflow task's 8 s heartbeat).
+    'catalog.policy': catalog(server.url, providerQueues).replace(
+      'timeout 10s\n  private',
+      'timeout 30s\n  private',
+    ),
     'main.policy': MAIN_POLICY,
   });
   client = await SwitchyardClient.connect({ address: temporalAddress(), taskQueue });
@@ -73,15 +78,17 @@ it(
 
     const rid = uniqueName('req-killed');
     const calls = () => server.requests.filter((r) => JSON.stringify(r.messages ?? []).includes(rid));
-    // The first call hangs for 4 s: long enough to kill its worker in the middle.
-    server.faults.add({ model: 'small', delayMs: 4_000, times: 1 });
+    // The first call hangs (until its worker dies: the server stops waiting when the caller goes).
+    server.faults.add({ model: 'small', delayMs: 30_000, times: 1 });
     const handle = await client.start(request(rid, 'main', { tags: { case: 'basic' } }));
     await eventually(() => calls().length === 1, 20_000, 'the first call to reach the provider');
+    // The replacement is up before the kill (as a supervisor's standby would be), so the attempt's
+    // timeouts measure Temporal noticing the loss, not a worker booting on a busy machine.
+    const second = startWorker('--attempts', 'remote');
+    await second.waitFor(/switchyard worker ready/);
     first.child.kill('SIGKILL');
     expect(await first.exited).not.toBe(0);
 
-    const second = startWorker('--attempts', 'remote');
-    await second.waitFor(/switchyard worker ready/);
     const result = await handle.result();
 
     expect(result.status).toBe('served');
@@ -126,7 +133,7 @@ it(
     const calls = () => server.requests.filter((r) => JSON.stringify(r.messages ?? []).includes(rid));
     // The first call hangs past the workflow task's heartbeat (8 s): by then the decision — which
     // says this worker runs the queue's attempts itself — is recorded.
-    server.faults.add({ model: 'small', delayMs: 30_000, times: 1 });
+    server.faults.add({ model: 'small', delayMs: 60_000, times: 1 });
     const handle = await client.start(request(rid, 'main', { tags: { case: 'basic' } }));
     await eventually(() => calls().length === 1, 20_000, 'the first call to reach the provider');
     await eventually(
@@ -137,14 +144,15 @@ it(
       20_000,
       'the decision to be recorded',
     );
-    first.child.kill('SIGKILL');
-    expect(await first.exited).not.toBe(0);
-
     // The next worker runs requests but not the provider's queue; another one polls that queue.
+    // Both are up before the kill (standbys), so the timeouts measure Temporal, not a boot.
     const requests = startWorker('--queues', taskQueue);
     const gpu = startWorker('--queues', `${providerQueues}-local`);
     await requests.waitFor(/switchyard worker ready/);
     await gpu.waitFor(/switchyard worker ready/);
+    first.child.kill('SIGKILL');
+    expect(await first.exited).not.toBe(0);
+
     const result = await handle.result();
 
     expect(result.status, JSON.stringify(result.attempts)).toBe('served');

@@ -96,7 +96,8 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s store', (name, back
       const team = uniqueName('killed');
       const rid = uniqueName('req-gkill');
       const calls = () => server.requests.filter((r) => JSON.stringify(r.messages ?? []).includes(rid));
-      server.faults.add({ model: 'small', delayMs: 4_000, times: 1 });
+      // The first call hangs (until its worker dies: the server stops waiting when the caller goes).
+      server.faults.add({ model: 'small', delayMs: 30_000, times: 1 });
       const switchyard = new SwitchyardClient(client.temporal, { taskQueue });
       const handle = await switchyard.start(govRequest(rid, 'killed', team));
       await eventually(() => calls().length === 1, 20_000, 'the first call to reach the provider');
@@ -105,11 +106,13 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s store', (name, back
       const budget = ledgerName('killed', 'b');
       const before = await store.usage(budget, team, 'day');
       expect(before).toMatchObject({ reservedNanos: SMALL_NANOS, spentNanos: 0 });
+      // The replacement is up before the kill (as a supervisor's standby would be), so the
+      // attempt's timeouts measure Temporal noticing the loss, not a worker booting on a busy machine.
+      const second = startWorker();
+      await second.waitFor(/switchyard worker ready/);
       first.child.kill('SIGKILL');
       await first.exited;
 
-      const second = startWorker();
-      await second.waitFor(/switchyard worker ready/);
       const result = await handle.result();
       expect(result).toMatchObject({ status: 'served', model: 'small' });
       expect(result.attempts).toHaveLength(1);
