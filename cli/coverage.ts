@@ -76,7 +76,7 @@ export function meetsMinimum(report: CoverageReport, min: number): boolean {
 }
 
 export function percentText(percent: number): string {
-  return `${(Math.floor(percent * 10) / 10).toFixed(1)}%`;
+  return `${round(percent).toFixed(1)}%`;
 }
 
 /** The text report: totals per policy, then every uncovered item at file:line:col. */
@@ -100,15 +100,16 @@ export function coverageJson(report: CoverageReport): unknown {
   return {
     items: report.items,
     covered: report.covered,
-    percent: Math.round(report.percent * 10) / 10,
+    percent: round(report.percent),
     policies: report.policies.map((p) => ({ ...p, file: displayPath(p.file), percent: round(p.percent) })),
     uncovered: report.all.filter((item) => item.hits === 0).map((item) => itemJson(item)),
     all: report.all.map((item) => itemJson(item)),
   };
 }
 
+/** Rounded down to a tenth, as the text says it: 100 only when every item is covered. */
 function round(percent: number): number {
-  return Math.round(percent * 10) / 10;
+  return Math.floor(percent * 10) / 10;
 }
 
 function itemJson(item: CoveredItem): unknown {
