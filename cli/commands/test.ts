@@ -84,10 +84,16 @@ export async function test(argv: string[]): Promise<CommandResult> {
       addCoverage(compiled.allPlans.get(testCase.policy)!, testCase.request, outcome.result, planHits);
     }
     const sites = new Map<string, Map<string, SourceSite>>();
-    for (const doc of compiled.workspace.roots) {
-      for (const policy of doc.parseResult.value.policies) sites.set(policy.name, coverageSites(policy));
+    // The policies of the named files, and those their tests are for (tests may live in a file
+    // that imports the policy).
+    const covered = new Map(compiled.plans);
+    for (const name of hits.keys()) covered.set(name, compiled.allPlans.get(name)!);
+    for (const doc of compiled.workspace.documents) {
+      for (const policy of doc.parseResult.value.policies) {
+        if (covered.has(policy.name)) sites.set(policy.name, coverageSites(policy));
+      }
     }
-    report = coverageReport([...compiled.plans.values()], sites, hits);
+    report = coverageReport([...covered.values()], sites, hits);
   }
   const below =
     report !== undefined && min !== undefined && !meetsMinimum(report, min)

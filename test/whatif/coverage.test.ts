@@ -2,6 +2,9 @@
  * `switchyard test --coverage` (docs/what-if.md): a policy whose tests leave known parts
  * unexercised yields exactly those items, in text, JSON and lcov; the examples reach 100%.
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { test as testCommand } from '../../cli/commands/test.js';
 
@@ -168,6 +171,28 @@ describe('coverage of a policy with known gaps', () => {
     expect(hits('route:general/when/not/0', false)).toBe(2);
     expect(hits('guard:pii')).toBe(1);
     expect(hits('guard:answers')).toBe(1);
+  });
+
+  it('tests in a file that imports the policy cover the imported policy', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'switchyard-coverage-'));
+    try {
+      const source = fs.readFileSync(FILE, 'utf8').split('\n');
+      const firstTest = source.findIndex((line) => line.startsWith('test '));
+      fs.copyFileSync('test/whatif/fixtures/catalog.policy', path.join(dir, 'catalog.policy'));
+      fs.writeFileSync(path.join(dir, 'partial.policy'), source.slice(0, firstTest).join('\n'));
+      const tests = ['import "partial.policy"', '', ...source.slice(firstTest)].join('\n');
+      fs.writeFileSync(path.join(dir, 'partial-tests.policy'), tests);
+      const result = await testCommand(['--coverage', path.join(dir, 'partial-tests.policy')]);
+      const report = result.stdout!.slice(result.stdout!.indexOf('coverage:'));
+      const policy = path.join(dir, 'partial.policy');
+      expect(report.split('\n').slice(0, 2)).toEqual([
+        'coverage: 19 of 29 items (65.5%)',
+        `  policy partial (${policy}): 19 of 29 (65.5%)`,
+      ]);
+      expect(report).toContain(`  ${policy}:12:5: rate-limit burst on-exceed reject ran`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the examples reach 100%', async () => {
