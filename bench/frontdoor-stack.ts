@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Client, type Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker } from '@temporalio/worker';
-import { freePort, portOpen, waitFor } from './temporal.js';
+import { portInUse } from '../worker/dev-server-process.js';
+import { freePort, waitFor } from './temporal.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const TSX_LOADER = pathToFileURL(path.join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
@@ -49,7 +50,7 @@ export async function startCannedProvider(text: string): Promise<Spawned & { por
     text,
     '--no-record',
   ]);
-  await waitFor(() => portOpen(port), 'the canned provider server');
+  await waitFor(() => portInUse(port), 'the canned provider server');
   return { ...p, port };
 }
 

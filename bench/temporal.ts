@@ -28,6 +28,7 @@ import type { InferenceRequest } from '../plan/types.js';
 import { PlanRegistry } from '../worker/registry.js';
 import { installRuntime, startWorkers } from '../worker/worker.js';
 import { devServerArgs } from '../worker/dev-server.js';
+import { answersAsTemporal, portInUse } from '../worker/dev-server-process.js';
 import type { BenchResult } from './run.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -198,7 +199,7 @@ export async function startBenchStack(prefix: string): Promise<BenchStack> {
     const providerPort = await freePort();
     children.push(startProviderServer(providerPort));
     await waitFor(() => answersAsTemporal(address), 'Temporal');
-    await waitFor(() => portOpen(providerPort), 'the provider server');
+    await waitFor(() => portInUse(providerPort), 'the provider server');
     return { tmp, address, providerPort, stop };
   } catch (err) {
     await stop();
@@ -309,30 +310,6 @@ export async function waitFor(check: () => Promise<boolean>, what: string): Prom
     if (Date.now() > deadline) throw new Error(`${what} did not start`);
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-export async function answersAsTemporal(address: string): Promise<boolean> {
-  let connection: Connection | undefined;
-  try {
-    connection = await Connection.connect({ address, connectTimeout: 1_000 });
-    await connection.workflowService.getSystemInfo({});
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await connection?.close().catch(() => undefined);
-  }
-}
-
-export function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 export function freePort(): Promise<number> {

@@ -198,7 +198,8 @@ function isExecutable(file: string): boolean {
 // ---------------------------------------------------------------------------------------------
 // Probes and stopping
 
-function portInUse(port: number): Promise<boolean> {
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+export function portInUse(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: '127.0.0.1', port });
     socket.once('connect', () => {
@@ -209,7 +210,8 @@ function portInUse(port: number): Promise<boolean> {
   });
 }
 
-async function answersAsTemporal(address: string): Promise<boolean> {
+/** Whether a Temporal frontend answers at `address` (host:port). */
+export async function answersAsTemporal(address: string): Promise<boolean> {
   let connection: Connection | undefined;
   try {
     connection = await Connection.connect({ address, connectTimeout: 1_000 });

@@ -11,9 +11,9 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Connection } from '@temporalio/client';
 import type { TestProject } from 'vitest/node';
 import { devServerArgs } from '../../worker/dev-server.js';
+import { answersAsTemporal } from '../../worker/dev-server-process.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -50,7 +50,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (exited) throw new Error(`the Temporal dev server exited; see ${scratch}/temporal.log`);
-    if (await answers(address)) break;
+    if (await answersAsTemporal(address)) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error('the Temporal dev server did not start within 60 s');
@@ -69,19 +69,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
     }
     fs.rmSync(scratch, { recursive: true, force: true });
   };
-}
-
-async function answers(address: string): Promise<boolean> {
-  let connection: Connection | undefined;
-  try {
-    connection = await Connection.connect({ address, connectTimeout: 1_000 });
-    await connection.workflowService.getSystemInfo({});
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await connection?.close().catch(() => undefined);
-  }
 }
 
 function freePort(): Promise<number> {
