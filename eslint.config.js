@@ -15,13 +15,24 @@ export const ROOMS = {
   contract: { imports: ['plan'], packages: ['@temporalio/common'] },
   dsl: { imports: ['plan'] },
   workflows: { imports: ['plan', 'contract'], packages: ['@temporalio/workflow'] },
-  activities: { imports: ['plan', 'contract', 'store'] },
+  activities: { imports: ['plan', 'contract', 'store', 'operations'] },
   store: { imports: ['plan/canonical.js', 'plan/windows.js', 'plan/money.js'] },
   client: { imports: ['plan', 'contract'] },
-  worker: { imports: ['plan', 'dsl', 'contract', 'workflows', 'activities', 'store'] },
+  worker: { imports: ['plan', 'dsl', 'contract', 'workflows', 'activities', 'store', 'operations'] },
   frontdoor: {
-    imports: ['plan', 'contract', 'activities', 'store', 'client', 'worker/config.js', 'worker/registry.js'],
+    imports: [
+      'plan',
+      'contract',
+      'activities',
+      'store',
+      'client',
+      'operations',
+      'worker/config.js',
+      'worker/registry.js',
+    ],
   },
+  // Metrics (and later alerts): read plans' types and the store, imported by every executing room.
+  operations: { imports: ['plan', 'store'] },
   'language-server': { imports: ['dsl', 'plan'] },
   'vscode-extension': { imports: ['language-server/protocol.js'] },
 };

@@ -35,6 +35,7 @@ import {
   type CreateProviderOptions,
 } from './providers/index.js';
 import type { LoadedPlan } from './plans.js';
+import { recordProviderCall } from '../operations/metrics.js';
 
 export interface CallContext {
   /** Cancels the call. */
@@ -55,6 +56,17 @@ export interface Resolved {
 }
 
 export async function callModel(
+  input: AttemptInput,
+  resolved: Resolved,
+  ctx: CallContext,
+): Promise<AttemptOutcome> {
+  const outcome = await call(input, resolved, ctx);
+  // The provider call's metrics, once, where it is made (docs/operations.md).
+  recordProviderCall(resolved.providerPlan.name, input.model, outcome);
+  return outcome;
+}
+
+async function call(
   input: AttemptInput,
   { loaded, model, providerPlan }: Resolved,
   ctx: CallContext,

@@ -30,6 +30,7 @@ import { callModel, type CallContext, type Resolved } from './attempt-call.js';
 import type { CreateProviderOptions } from './providers/index.js';
 import type { PlanLookup } from './plans.js';
 import { Semaphore } from './providers/semaphore.js';
+import { trackConcurrency, type ConcurrencySource } from '../operations/metrics.js';
 
 /** Answers longer than this (UTF-8 bytes) are cut to it, and marked `contentTruncated`. */
 export const MAX_CONTENT_BYTES = 200 * 1024;
@@ -57,11 +58,25 @@ export interface AttemptActivityOptions {
   relay?: DeltaRelay;
 }
 
-/** One concurrency gate per provider (and permit count), shared by whoever runs its attempts. */
-export class ProviderGates {
+/**
+ * One concurrency gate per provider (and permit count), shared by whoever runs its attempts. The
+ * metrics report them (`switchyard_provider_concurrency_*`, docs/operations.md).
+ */
+export class ProviderGates implements ConcurrencySource {
   private readonly gates = new Map<string, Semaphore>();
 
-  constructor(private readonly permitsOf: (provider: ProviderPlan) => number) {}
+  constructor(private readonly permitsOf: (provider: ProviderPlan) => number) {
+    trackConcurrency(this);
+  }
+
+  concurrency(): { provider: string; permits: number; active: number; queued: number }[] {
+    return [...this.gates].map(([key, gate]) => ({
+      provider: key.slice(0, key.indexOf('\0')),
+      permits: gate.permits,
+      active: gate.active,
+      queued: gate.queued,
+    }));
+  }
 
   of(provider: ProviderPlan): Semaphore {
     const permits = Math.max(1, this.permitsOf(provider));

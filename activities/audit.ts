@@ -19,6 +19,7 @@ import type { AuditInput as AuditRecordInput, AuditMessage, JsonValue, Store } f
 import { PII_KINDS, redactText } from './guards/redact.js';
 import { settlementsOf } from './ledger.js';
 import type { PlanLookup } from './plans.js';
+import { recordRequest } from '../operations/metrics.js';
 
 export interface AuditOptions {
   /** The clock (epoch ms); default `Date.now`. */
@@ -30,6 +31,11 @@ export interface AuditOptions {
   plans?: Pick<PlanLookup, 'byHash'> & Partial<Pick<PlanLookup, 'current'>>;
   /** Where API-key variables are read from to scrub their values; default `process.env`. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * How the requests audited here ran, for the metrics (docs/operations.md): `durable` in a
+   * worker (default), `direct` in the front door's direct runner.
+   */
+  execution?: 'durable' | 'direct';
 }
 
 function sha256(text: string): string {
@@ -111,6 +117,7 @@ export function buildAuditRecord(
 export function createAuditActivities(store: Store, options: AuditOptions = {}) {
   const now = options.now ?? (() => Date.now());
   const env = options.env ?? process.env;
+  const execution = options.execution ?? 'durable';
 
   function secretValues(planHash: string): string[] {
     const plan = options.plans?.byHash(planHash)?.plan;
@@ -152,6 +159,15 @@ export function createAuditActivities(store: Store, options: AuditOptions = {}) 
         now(),
         settle === undefined ? undefined : settlementsOf(settle),
       );
+      // The request's metrics, once: not again for an activity retried after the record was written.
+      if (!outcome.replayed) {
+        const started = input.startedAtMs;
+        recordRequest(
+          input.result,
+          execution,
+          started === undefined ? undefined : Math.max(0, now() - started),
+        );
+      }
       return { seq: outcome.record.seq, hash: outcome.record.hash, replayed: outcome.replayed };
     },
   } satisfies Pick<GovernanceActivities, 'appendAudit'>;

@@ -31,6 +31,7 @@ import {
 } from '../plan/index.js';
 import type { Store } from '../store/types.js';
 import { withRetries, sleepFor, RequestTracker } from './direct-effects.js';
+import { recordInterrupted } from '../operations/metrics.js';
 
 export interface DirectRunnerOptions {
   plans: PlanLookup;
@@ -87,6 +88,7 @@ export function createDirectRunner(options: DirectRunnerOptions): DirectRunner {
   const audit = createAuditActivities(options.store, {
     now,
     plans: options.plans,
+    execution: 'direct',
     ...(options.env !== undefined ? { env: options.env } : {}),
   });
   const attempts = createAttemptActivities({
@@ -100,6 +102,7 @@ export function createDirectRunner(options: DirectRunnerOptions): DirectRunner {
   const sweep = async () => {
     try {
       const swept = await options.store.sweepInterrupted(now());
+      recordInterrupted(swept.interrupted.length);
       if (swept.interrupted.length > 0) {
         log(
           `switchyard direct: recorded ${swept.interrupted.length} interrupted request(s): ${swept.interrupted.join(', ')}`,

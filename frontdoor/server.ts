@@ -3,8 +3,9 @@
  * the fastest here and the simplest for server-sent events (docs/http.md "Limits and hardening").
  *
  * Routes: `POST /v1/chat/completions`, `GET /v1/models`, `GET /healthz` (the process answers),
- * `GET /readyz` (policies loaded, store reachable, Temporal reachable when it is needed), and the
- * relay endpoint workers stream durable text to (relay.ts).
+ * `GET /readyz` (policies loaded, store reachable, Temporal reachable when it is needed), `GET
+ * /metrics` (Prometheus, docs/operations.md), and the relay endpoint workers stream durable text to
+ * (relay.ts).
  *
  * Hardening: bodies over `maxBodyBytes` get 413 (at once when `Content-Length` says so); headers
  * must arrive within `headersTimeoutMs` and the whole request within `requestTimeoutMs` (a
@@ -23,6 +24,8 @@ import { HttpError, tooLarge } from './errors.js';
 import { DirectMemory } from './idempotency.js';
 import { modelList } from './models.js';
 import { FrontDoorRelay, RELAY_PATH } from './relay.js';
+import { recordHttp } from '../operations/metrics.js';
+import { answerMetrics } from '../operations/server.js';
 
 export interface FrontDoorOptions {
   /** The loaded policies (worker/registry.ts's PlanRegistry). */
@@ -75,6 +78,11 @@ export class FrontDoor {
         keepAliveTimeout: 5_000,
       },
       (req, res) => {
+        // The HTTP histogram (docs/operations.md): arrival to the last byte, or to a lost connection.
+        const started = performance.now();
+        res.once('close', () =>
+          recordHttp(pathOf(req.url), res.statusCode, (performance.now() - started) / 1000),
+        );
         this.route(req, res).catch((err: unknown) => this.answerError(res, err));
       },
     );
@@ -126,6 +134,8 @@ export class FrontDoor {
     if (path.startsWith(RELAY_PATH)) return this.relay.handle(req, res, url);
     if (path === '/healthz') return this.json(res, 200, { status: 'ok' });
     if (path === '/readyz') return this.ready(res);
+    // Prometheus scrapes without a key, as it does /healthz: no label carries a caller's identity.
+    if (path === '/metrics' && req.method === 'GET') return answerMetrics(res);
     if (path === '/v1/models' && req.method === 'GET') {
       const caller = await this.keys.authenticate(req.headers);
       return this.json(res, 200, modelList(caller, this.options.plans.plans()));
@@ -250,6 +260,13 @@ export class FrontDoor {
     if (error.status === 413) headers.connection = 'close';
     this.json(res, error.status, error.body(), headers);
   }
+}
+
+/** A request's path without its query and trailing slashes (as `route` reads it). */
+function pathOf(url: string | undefined): string {
+  const raw = url ?? '/';
+  const q = raw.indexOf('?');
+  return (q < 0 ? raw : raw.slice(0, q)).replace(/\/+$/, '') || '/';
 }
 
 function oneLine(err: unknown): string {

@@ -102,6 +102,8 @@ export async function driveRequest(
   effects: DriverEffects,
   status: RequestStatus = initialStatus(),
 ): Promise<InferenceResult> {
+  // For the metrics' whole-request time (recorded by the audit activity, never here).
+  const startedAtMs = effects.now();
   let decided: Decided;
   try {
     decided = await effects.decide(request);
@@ -109,7 +111,7 @@ export async function driveRequest(
     if (effects.isCancellation(err) && effects.stopped?.() === undefined) throw err;
     status.phase = 'done';
     const result = undecidedResult(request, 'failed', `cannot decide: ${messageOf(err)}`, 'internal');
-    await effects.appendAudit({ request, result });
+    await effects.appendAudit({ request, result, startedAtMs });
     effects.done?.(result, undefined);
     return result;
   }
@@ -123,7 +125,7 @@ export async function driveRequest(
       decided.reason ?? 'no plan for this request',
       'policy',
     );
-    if (audited) await effects.appendAudit({ request, result });
+    if (audited) await effects.appendAudit({ request, result, startedAtMs });
     effects.done?.(result, decided);
     return result;
   }
@@ -138,6 +140,7 @@ export async function driveRequest(
     await effects.appendAudit({
       request,
       result,
+      startedAtMs,
       ...(run.guards.length > 0 ? { guardActions: run.guards } : {}),
     });
   }

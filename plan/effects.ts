@@ -212,6 +212,8 @@ export interface AppendAuditInput {
   prompts?: PromptAudit;
   /** What guards did while the request ran (redactions applied, `after` checks), beyond the decision's. */
   guardActions?: AttemptGuardAction[];
+  /** When the driver started the request (epoch ms, its clock): the metrics' whole-request time. */
+  startedAtMs?: number;
 }
 
 export interface AppendAuditOutput {

@@ -14,6 +14,7 @@
  * | store      | `--store`       | `SWITCHYARD_STORE`       | `store`                  | `sqlite:.switchyard/state.db` |
  * | attempts   | `--attempts`    | `SWITCHYARD_ATTEMPTS`    | `attempts: local\|remote` | `remote`        |
  * | front door | (`serve` flags) | (`SWITCHYARD_HTTP_*`)    | `http: {port, host, maxBody, relayUrl}` | docs/http.md |
+ * | metrics    | `--metrics-port`, `--metrics-host` | `SWITCHYARD_METRICS_PORT`, `_HOST` | `metrics: {port, host}` | off (workers); docs/operations.md |
  * | the file   | `--config`      | `SWITCHYARD_CONFIG`      |                          | `./switchyard.yaml` if present |
  *
  * Paths in the file are relative to the file. An API key is never written in the file: it names an
@@ -74,6 +75,8 @@ export interface SwitchyardConfig {
   attempts: 'local' | 'remote';
   /** The front door's settings from the file (`switchyard serve`; its flags and variables win). */
   http: { port?: number; host?: string; maxBody?: string; relayUrl?: string };
+  /** A worker's metrics listener from the file (`switchyard worker`, `dev`; flags and variables win). */
+  metrics: { port?: number; host?: string };
   /** The file read, if any (absolute). */
   file: string | undefined;
 }
@@ -95,6 +98,7 @@ interface FileConfig {
   store?: string;
   attempts?: 'local' | 'remote';
   http?: { port?: number; host?: string; maxBody?: string; relayUrl?: string };
+  metrics?: { port?: number; host?: string };
   address?: string;
   namespace?: string;
   taskQueue?: string;
@@ -123,6 +127,14 @@ const FILE_SCHEMA = {
         host: { type: 'string', minLength: 1 },
         maxBody: { type: 'string', minLength: 1 },
         relayUrl: { type: 'string', minLength: 1 },
+      },
+    },
+    metrics: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
+        host: { type: 'string', minLength: 1 },
       },
     },
     tls: {
@@ -204,6 +216,7 @@ export function loadConfig(
     store: pick(flags.store, 'SWITCHYARD_STORE', fileStore(fromFile.store, fileDir), DEFAULT_STORE_URL),
     attempts: attemptsMode(pick(flags.attempts, 'SWITCHYARD_ATTEMPTS', fromFile.attempts, 'remote')),
     http: fromFile.http ?? {},
+    metrics: fromFile.metrics ?? {},
     file,
   };
 }
@@ -270,7 +283,9 @@ function describe(error: ErrorObject): string {
           ? ['serverName', 'caFile', 'certFile', 'keyFile']
           : at === 'http'
             ? ['port', 'host', 'maxBody', 'relayUrl']
-            : Object.keys(FILE_SCHEMA.properties);
+            : at === 'metrics'
+              ? ['port', 'host']
+              : Object.keys(FILE_SCHEMA.properties);
       const close = known.find((k) => similar(k, unknown));
       return `unknown key '${key(unknown)}'${close ? ` (did you mean '${key(close)}'?)` : ''}; known keys: ${known.join(', ')}`;
     }

@@ -37,18 +37,39 @@ export function workflowsPath(): string {
 /**
  * Installs Temporal's runtime with a quieter logger (warnings and errors only, or `level`) and
  * without its own signal handlers: the CLI stops workers itself, in order. Call it before the first
- * connection; later calls do nothing.
+ * connection; later calls do nothing (and return false).
+ *
+ * `prometheus`: where SDK Core serves its own metrics (`temporal_*`, `HOST:PORT`, at `/metrics`):
+ * counters with `_total`, durations in seconds with their unit (Prometheus' conventions); the
+ * CLI binds it to a free local port and appends it to Switchyard's `/metrics`
+ * (docs/operations.md "Temporal's metrics").
  */
-export function installRuntime(level: LogLevel = 'WARN'): void {
+export function installRuntime(level: LogLevel = 'WARN', options: { prometheus?: string } = {}): boolean {
   try {
     Runtime.install({
       logger: new DefaultLogger(level, printLog),
-      // SDK Core's own messages go through the same logger, at the same level.
-      telemetryOptions: { logging: { filter: { core: level, other: 'ERROR' }, forward: {} } },
+      telemetryOptions: {
+        // SDK Core's own messages go through the same logger, at the same level.
+        logging: { filter: { core: level, other: 'ERROR' }, forward: {} },
+        ...(options.prometheus !== undefined
+          ? {
+              metrics: {
+                prometheus: {
+                  bindAddress: options.prometheus,
+                  countersTotalSuffix: true,
+                  unitSuffix: true,
+                  useSecondsForDurations: true,
+                },
+              },
+            }
+          : {}),
+      },
       shutdownSignals: [],
     });
+    return true;
   } catch {
     // Already installed (by an earlier call or by a connection): keep it.
+    return false;
   }
 }
 

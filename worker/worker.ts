@@ -35,6 +35,7 @@ import { PlanRegistry } from './registry.js';
 import { bundleWorkflows } from './runtime.js';
 import { ensureSearchAttributes } from './search-attributes.js';
 import { recordBudgets, WorkerStore } from './store.js';
+import { setBudgetStore } from '../operations/metrics.js';
 
 export { bundleWorkflows, installRuntime, workflowsPath } from './runtime.js';
 export { checkQueues, providerConcurrency, providerQueues, QueueError } from './queues.js';
@@ -161,6 +162,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   if (restrict) checkQueues(registry, taskQueue, restrict);
 
   let searchable = false;
+  let forgetBudgets: (() => void) | undefined;
   // Provider queues served in this process (by their own worker, or by the workflow worker).
   const served = new Set<string>();
   const localAttempts = options.attempts === 'local';
@@ -203,6 +205,8 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   const startWorkflowWorker = async () => {
     if (restrict && !restrict.has(taskQueue)) return;
     const opened = await store.open();
+    // The budget gauges of this process's /metrics read this store (docs/operations.md).
+    forgetBudgets = setBudgetStore(opened);
     // `budget show` knows the limits of every loaded budget, used or not.
     await recordBudgets(opened, registry);
     const governance: GovernanceActivities = createGovernanceActivities(opened, {
@@ -267,6 +271,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     stopping = true;
     for (const { worker } of running) if (worker.getState() === 'RUNNING') worker.shutdown();
     await Promise.allSettled(running.map((r) => r.run));
+    forgetBudgets?.();
     await store.close();
     throw err;
   }
@@ -309,6 +314,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       // A prune in flight finishes (page by page) before the store closes.
       await Promise.allSettled([...running.map((r) => r.run), pruner?.stop()]);
       if (options.closeProviders ?? true) await closeProviders();
+      forgetBudgets?.();
       await store.close();
     })();
     return shutdownPromise;

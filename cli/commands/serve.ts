@@ -17,7 +17,9 @@ import { openStore } from '../../store/index.js';
 import type { Store } from '../../store/types.js';
 import type { SwitchyardConfig } from '../../worker/config.js';
 import type { PlanRegistry } from '../../worker/registry.js';
-import { installRuntime, type WorkersHandle } from '../../worker/worker.js';
+import type { WorkersHandle } from '../../worker/worker.js';
+import { setBudgetStore } from '../../operations/metrics.js';
+import { installRuntimeFor } from '../metrics.js';
 import { CliError, parse } from '../args.js';
 import type { CommandResult } from '../result.js';
 import {
@@ -51,6 +53,9 @@ create'). Routes run durable (a Temporal workflow) or direct (in this process), 
                     answers (SWITCHYARD_RELAY_URL; default the listening address — set it when
                     listening on 0.0.0.0 or behind a proxy)
   --no-watch        do not reload the policies when DIR changes
+
+GET /metrics on the same port serves Prometheus metrics (docs/operations.md), with Temporal's own
+when --worker runs here.
 
 ${CONNECTION_USAGE}`;
 
@@ -86,10 +91,13 @@ export async function openFrontDoor(options: {
   }
   let clientConnection: Connection | undefined;
   let direct: DirectRunner | undefined;
+  let forgetBudgets: (() => void) | undefined;
   try {
     const connection =
       (options.workerConnection as unknown as Connection | undefined) ??
       (clientConnection = await connectClient(options.config));
+    // The budget gauges of /metrics read this store (docs/operations.md).
+    forgetBudgets = setBudgetStore(store);
     // Direct routes run here, with the worker's providers and one concurrency gate per provider.
     direct = createDirectRunner({
       plans: options.registry,
@@ -134,12 +142,14 @@ export async function openFrontDoor(options: {
       async close() {
         await door.close();
         direct?.close();
+        forgetBudgets?.();
         await clientConnection?.close();
         if (options.store === undefined) await store.close();
       },
     };
   } catch (err) {
     direct?.close();
+    forgetBudgets?.();
     await clientConnection?.close();
     if (options.store === undefined) await store.close();
     throw err;
@@ -252,7 +262,8 @@ export async function serve(argv: string[]): Promise<CommandResult> {
   let opened: OpenedFrontDoor | undefined;
   try {
     if (values.worker === true) {
-      installRuntime();
+      // Temporal's SDK metrics join this front door's /metrics.
+      await installRuntimeFor(true);
       workerConnection = await connectWorker(config);
       // The worker's attempts write streamed text to this front door's callers through the relay.
       workers = await launch(workerConnection, registry, config, watch, { relay, gates });

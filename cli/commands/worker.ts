@@ -1,7 +1,6 @@
 import type { NativeConnection } from '@temporalio/worker';
 import { PlanRegistry, PolicyErrors } from '../../worker/registry.js';
 import {
-  installRuntime,
   QueueError,
   startWorkers,
   type StartWorkersOptions,
@@ -13,6 +12,14 @@ import { largePayloads } from './serve.js';
 import { CliError, parse } from '../args.js';
 import type { CommandResult } from '../result.js';
 import { CONNECTION_OPTIONS, CONNECTION_USAGE, configFrom, connectWorker, untilSignal } from '../temporal.js';
+import {
+  installRuntimeFor,
+  listenMetrics,
+  metricsAddress,
+  METRICS_OPTIONS,
+  METRICS_USAGE,
+} from '../metrics.js';
+import type { MetricsServer } from '../../operations/server.js';
 
 export const workerUsage = `usage: switchyard worker --policies DIR [--queues Q1,Q2] [--attempts local|remote] [--no-watch] [--store URL] [--address A] [--namespace N]
 
@@ -33,6 +40,7 @@ Watches DIR: new requests use the new plans, running ones keep theirs. Ctrl-C st
   --store URL        the budget ledger and audit trail (SWITCHYARD_STORE, 'store:' in
                      switchyard.yaml; default sqlite:.switchyard/state.db); workers that poll the
                      workflow task queue need it
+${METRICS_USAGE}
 
 ${CONNECTION_USAGE}`;
 
@@ -45,6 +53,7 @@ export async function worker(argv: string[]): Promise<CommandResult> {
       attempts: { type: 'string' },
       'no-watch': { type: 'boolean' },
       store: { type: 'string' },
+      ...METRICS_OPTIONS,
       ...CONNECTION_OPTIONS,
     },
     workerUsage,
@@ -70,15 +79,19 @@ export async function worker(argv: string[]): Promise<CommandResult> {
     };
   }
 
+  const metricsAt = metricsAddress(values, config);
   const registry = await loadRegistry(config.policies);
-  installRuntime();
+  await installRuntimeFor(metricsAt !== undefined);
   const connection = await connectWorker(config);
   const stop = untilSignal();
   let handle: WorkersHandle | undefined;
+  let metrics: MetricsServer | undefined;
   try {
+    if (metricsAt !== undefined) metrics = await listenMetrics(metricsAt);
     // Streamed durable requests name their front door's relay URL: attempts here stream to it.
     handle = await launch(connection, registry, config, !values['no-watch'], { relay: httpRelay });
     process.stdout.write(`${readyLine('switchyard worker', handle, config)}\n`);
+    if (metrics) process.stdout.write(`  metrics (Prometheus): ${metrics.url}/metrics\n`);
     const outcome = await Promise.race([
       stop.promise.then(() => 'signal' as const),
       handle.done.then(
@@ -91,6 +104,7 @@ export async function worker(argv: string[]): Promise<CommandResult> {
     throw new CliError('E-WORKER-FAILED', `a worker stopped: ${(outcome as Error).message}`);
   } finally {
     stop.dispose();
+    await metrics?.close();
     await handle?.shutdown();
     await connection.close();
   }
