@@ -285,6 +285,27 @@ describe('switchyard diff: what a change does to requests', () => {
     ]);
   });
 
+  it('a reorder reroutes the requests both routes match', async () => {
+    const vip = '  route vip when team == "vip" {\n    use large\n  }\n\n';
+    const withVip = edit('  route chat when', `${vip}  route chat when`).concat(
+      '\ntest "a vip chat" for shop {\n  request { capability "chat" team "vip" }\n  expect route vip\n}\n',
+    );
+    const reordered = withVip
+      .replace(vip, '')
+      .replace('  route summaries when', `${vip}  route summaries when`)
+      .replace('expect route vip', 'expect route chat');
+    const result = await diff([write(withVip), write(reordered)]);
+    const lines = result
+      .stdout!.split('\n')
+      .slice(3, -1)
+      .map((l) => l.trim());
+    expect(lines).toEqual([
+      'routes reordered (the first that matches is chosen): vip, chat, summaries, deep → chat, vip, summaries, deep',
+      'requests that change (1 of 3):',
+      `test "a vip chat" (${path.join(tmp, `v${n - 1}`, 'shop.policy')}:${reordered.split('\n').findIndex((l) => l.startsWith('test "a vip chat"')) + 1}): route vip → chat; model large → small`,
+    ]);
+  });
+
   it('says when a request is newly refused, and by what', async () => {
     const after = edit(
       'route chat when capability == "chat" {',
