@@ -12,6 +12,7 @@ import { indexPlan } from './plan-index.js';
 import type { PlanIndex } from './plan-index.js';
 import { viewRequest } from './request.js';
 import type { RequestView } from './request.js';
+import { blankDecision } from './results.js';
 import { pickWeighted } from './split.js';
 import type { ApplicableBudget, ChainEntry, ChainRole, Decision, Exclusion, GuardEffect } from './trace.js';
 import type { RouteChain } from './worst-case.js';
@@ -69,29 +70,17 @@ interface Context {
 export function decide(plan: Plan, request: InferenceRequest): Decision {
   const index = indexPlan(plan);
   const view = viewRequest(request);
-  const decision: Decision = {
+  const decision = blankDecision({
     id: request.id,
     policy: plan.name,
     plan: plan.hash,
-    route: null,
-    execution: null,
-    matched: null,
-    via: null,
     status: 'planned',
     reason: null,
     rule: null,
     inputTokens: view.inputTokens,
     requestMaxTokens: view.maxTokens ?? null,
-    deadlineMs: null,
-    split: null,
-    chain: [],
-    excluded: [],
-    guards: [],
-    budgets: [],
-    rateLimits: [],
-    governance: { budgets: [], rateLimits: [], downgrades: {}, downgradeBlocked: {} },
     audit: { prompts: plan.audit.prompts },
-  };
+  });
 
   // Step 2: the first route whose `when` holds, else `otherwise`.
   let route: RoutePlan | undefined;

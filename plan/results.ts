@@ -9,20 +9,27 @@ import { formatDollars } from './money.js';
 import type { Decision, InferenceResult } from './trace.js';
 import type { InferenceRequest } from './types.js';
 
-/** The decision of a request that was never decided (unknown policy, the decision step failed). */
-export function emptyDecision(request: InferenceRequest, reason: string, rule: string): Decision {
+/** What a decision says before any route is looked at; the rest starts empty. */
+export type DecisionHead = Pick<
+  Decision,
+  'id' | 'policy' | 'plan' | 'status' | 'reason' | 'rule' | 'inputTokens' | 'requestMaxTokens' | 'audit'
+>;
+
+/** A decision with no route, chain, guards or governance yet: where `decide` starts, and what a request that was never decided ends with. */
+export function blankDecision(head: DecisionHead): Decision {
   return {
-    id: request.id,
-    policy: request.policy,
-    plan: '',
+    id: head.id,
+    policy: head.policy,
+    plan: head.plan,
     route: null,
+    execution: null,
     matched: null,
     via: null,
-    status: 'rejected',
-    reason,
-    rule,
-    inputTokens: 0,
-    requestMaxTokens: request.maxTokens ?? null,
+    status: head.status,
+    reason: head.reason,
+    rule: head.rule,
+    inputTokens: head.inputTokens,
+    requestMaxTokens: head.requestMaxTokens,
     deadlineMs: null,
     split: null,
     chain: [],
@@ -31,9 +38,23 @@ export function emptyDecision(request: InferenceRequest, reason: string, rule: s
     budgets: [],
     rateLimits: [],
     governance: { budgets: [], rateLimits: [], downgrades: {}, downgradeBlocked: {} },
-    audit: { prompts: 'hashed' },
-    execution: null,
+    audit: head.audit,
   };
+}
+
+/** The decision of a request that was never decided (unknown policy, the decision step failed). */
+export function emptyDecision(request: InferenceRequest, reason: string, rule: string): Decision {
+  return blankDecision({
+    id: request.id,
+    policy: request.policy,
+    plan: '',
+    status: 'rejected',
+    reason,
+    rule,
+    inputTokens: 0,
+    requestMaxTokens: request.maxTokens ?? null,
+    audit: { prompts: 'hashed' },
+  });
 }
 
 /**
