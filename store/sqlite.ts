@@ -7,6 +7,15 @@
  * a transaction never waits on the event loop while holding it. A connection that finds the lock
  * taken waits up to `busy_timeout` (30 s) — blocking its thread, which is fine because transactions
  * take microseconds. Reads are deferred transactions over one WAL snapshot.
+ *
+ * Group commit: the writes asked for in one turn of the event loop (concurrent requests' ledger and
+ * audit writes) run together at the end of it, each in a savepoint of one `BEGIN IMMEDIATE`
+ * transaction, with one COMMIT. Each write is still all or nothing — one that fails rolls back to
+ * its savepoint alone and rejects alone — and each caller's promise resolves only once the COMMIT
+ * that holds its write is done, so nothing is answered before it is as durable as before. A COMMIT
+ * that fails rejects every write of the batch (none was made). Measured with the front door's
+ * direct runner at 32 concurrent requests: about 22 writes per COMMIT, the request's CPU 1.20 →
+ * 0.70 ms (docs/store.md "Group commit").
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -19,11 +28,29 @@ import type { Store, StoreOptions } from './types.js';
 
 type Statement = Database.Statement<Param[], unknown>;
 
+interface QueuedWrite {
+  body: () => Tx<unknown>;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
+type WriteResult = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** The end of this turn of the event loop (taken once: a test's fake timers do not hold writes back). */
+const endOfTurn: (fn: () => void) => unknown = setImmediate;
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
 class SqliteDriver implements Driver {
   readonly kind = 'sqlite' as const;
   private readonly statements = new Map<string, Statement>();
   private readonly lockInsert: Statement;
   private readonly write: Database.Transaction<(body: () => Tx<unknown>) => unknown>;
+  private readonly batch: Database.Transaction<(writes: QueuedWrite[], results: WriteResult[]) => void>;
+  /** Writes waiting for the end of this turn of the event loop (group commit). */
+  private queued: QueuedWrite[] = [];
 
   /** `file`: where `stream` opens its own read-only connection; `null` (in memory): it uses this one. */
   constructor(
@@ -34,15 +61,52 @@ class SqliteDriver implements Driver {
       'INSERT INTO scope_locks (kind, name, scope_value) VALUES (?, ?, ?) ON CONFLICT DO NOTHING',
     );
     this.write = db.transaction((body: () => Tx<unknown>) => this.drive(body()));
+    this.batch = db.transaction((writes: QueuedWrite[], results: WriteResult[]) => {
+      for (const w of writes) {
+        try {
+          // Inside the batch's transaction, `write` runs in a savepoint of its own.
+          results.push({ ok: true, value: this.write(w.body) });
+        } catch (error) {
+          // SQLite ends the whole transaction on some errors (a full disk, I/O): then the batch fails.
+          if (!db.inTransaction) throw error;
+          results.push({ ok: false, error });
+        }
+      }
+    });
   }
 
   transaction<T>(body: () => Tx<T>, mode: TxMode): Promise<T> {
-    try {
-      const result = mode === 'write' ? this.write.immediate(body) : this.write.deferred(body);
-      return Promise.resolve(result as T);
-    } catch (error) {
-      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    if (mode === 'write') {
+      return new Promise<T>((resolve, reject) => {
+        this.queued.push({ body, resolve: resolve as (value: unknown) => void, reject });
+        if (this.queued.length === 1) endOfTurn(() => this.flush());
+      });
     }
+    try {
+      return Promise.resolve(this.write.deferred(body) as T);
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+  }
+
+  /** Runs the queued writes in one transaction (see the module's notes), then answers each. */
+  private flush(): void {
+    const writes = this.queued;
+    if (writes.length === 0) return;
+    this.queued = [];
+    const results: WriteResult[] = [];
+    try {
+      if (!this.db.open) throw new Error('the store is closed');
+      this.batch.immediate(writes, results);
+    } catch (error) {
+      for (const w of writes) w.reject(asError(error));
+      return;
+    }
+    writes.forEach((w, i) => {
+      const r = results[i]!;
+      if (r.ok) w.resolve(r.value);
+      else w.reject(asError(r.error));
+    });
   }
 
   private drive(tx: Tx<unknown>): unknown {
@@ -102,6 +166,7 @@ class SqliteDriver implements Driver {
   }
 
   close(): Promise<void> {
+    this.flush();
     if (this.db.open) this.db.close();
     return Promise.resolve();
   }
