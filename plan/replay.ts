@@ -7,11 +7,13 @@
  *
  * Every decision is `decide` (evaluator.ts), the runtime's own: nothing here re-states a rule.
  * Deciding costs microseconds, so decisions are remembered per plan by what they depend on: the
- * routing facts, and the input-token count only as far as the plan's conditions and `max-input`
- * guards can tell counts apart (its cuts: two counts between the same cuts decide alike). A
- * decision that depends on more is never remembered: a split (the pick follows the request id),
- * anything a guard did (its text names the count), and requests whose kept prompt the plan's
- * `block` patterns must read.
+ * routing facts (each distinct text read once), the caller's team, app and user only when the
+ * plan's conditions read them, and the input-token count only as far as the plan's conditions and
+ * `max-input` guards can tell counts apart (its cuts: two counts between the same cuts decide
+ * alike). A decision that depends on more is never remembered: a split (the pick follows the
+ * request id), anything a guard did (its text names the count), and requests whose kept prompt the
+ * plan's `block` patterns must read. What is remembered is bounded, so memory stays flat however
+ * long the trail.
  *
  * Pure and deterministic: records are taken in chain order and every list is sorted, so the same
  * trail and the same plans give the same report.
@@ -21,9 +23,9 @@ import { actualCost, limitText } from './governance.js';
 import { formatDollars } from './money.js';
 import { requestOfFacts } from './request.js';
 import type { RoutingFacts } from './request.js';
-import type { Decision } from './trace.js';
-import type { BudgetLimit, Condition, InferenceRequest, Message, Plan, Value } from './types.js';
-import { windowStart } from './windows.js';
+import type { ChainEntry, Decision } from './trace.js';
+import type { BudgetLimit, BudgetPlan, Condition, InferenceRequest, Message, Plan, Value } from './types.js';
+import { windowEnd, windowStart } from './windows.js';
 
 /** One audit record as replay reads it (the store's replay columns: store/audit.ts). */
 export interface ReplayRow {
@@ -36,7 +38,14 @@ export interface ReplayRow {
   /** Every model attempted or answering, in order, space-separated with a space at each end. */
   models: string;
   status: 'served' | 'rejected' | 'failed' | 'interrupted';
-  /** Canonical JSON of the routing facts without `inputTokens`; `null`: the record has none. */
+  /** The caller's team, app and user (the request's). */
+  team: string | null;
+  app: string | null;
+  user: string | null;
+  /**
+   * Canonical JSON of the routing facts without `inputTokens`, `team`, `app` and `user`; `null`:
+   * the record has none.
+   */
   routing: string | null;
   inputTokens: number | null;
   route: string | null;
@@ -116,9 +125,10 @@ export interface ReplayReport {
   }[];
   byTeam: ({ team: string | null; requests: number; changed: number } & Money)[];
   cost: Money;
-  byBudget: ({ budget: string; scopeValue: string | null; requests: number } & Money)[];
+  byBudget: ({ policy: string; budget: string; scopeValue: string | null; requests: number } & Money)[];
   /** Budget windows the new costs would have gone over, with the request that went over first. */
   exceeded: {
+    policy: string;
     budget: string;
     scopeValue: string | null;
     limit: string;
@@ -146,15 +156,55 @@ interface PlanState {
   cuts: number[];
   /** The plan has `before` guards with `block` patterns (they read the prompt). */
   blocks: boolean;
+  /** Which of the caller's fields the plan's conditions read. */
+  reads: { team: boolean; app: boolean; user: boolean };
+  /** By routing text; emptied when it holds {@link REMEMBERED} decisions or texts. */
   facts: Map<string, FactsState>;
+  remembered: number;
+  budgets: BudgetTracker[];
 }
 
+/** At most this many routing texts and decisions are remembered per plan. */
+const REMEMBERED = 100_000;
+
 interface FactsState {
+  /** The routing facts (caller fields and count not filled in). */
   facts: RoutingFacts;
-  /** A request with these facts (its id and token count are not what its decisions depend on). */
-  request: InferenceRequest;
-  /** Decisions by input-token bucket; `null`: decide every time. */
-  decisions: Map<number, Decision | null>;
+  /** Decisions by input-token bucket (and caller fields the plan reads); `null`: decide every time. */
+  decisions: Map<number | string, Outcome | null>;
+}
+
+/** What replay keeps of a decision (a decision is large; thousands are remembered). */
+interface Outcome {
+  planned: boolean;
+  route: string | null;
+  /** The chain's first entry (its model and prices); `undefined` when rejected. */
+  first: ChainEntry | undefined;
+  chain: string[];
+  reason: string | null;
+  /** Models removed by `require` rules, once each, with the rule. */
+  requireRemovals: { model: string; rule: string }[];
+  /** It holds for every request with the same facts (see `rememberable`). */
+  rememberable: boolean;
+}
+
+function outcomeOf(decision: Decision): Outcome {
+  const planned = decision.status !== 'rejected';
+  const requireRemovals: { model: string; rule: string }[] = [];
+  for (const exclusion of decision.excluded) {
+    if (!exclusion.rule.startsWith('require ')) continue;
+    if (requireRemovals.some((r) => r.model === exclusion.model)) continue;
+    requireRemovals.push({ model: exclusion.model, rule: exclusion.rule });
+  }
+  return {
+    planned,
+    route: decision.route,
+    first: planned ? decision.chain[0] : undefined,
+    chain: decision.chain.map((e) => e.model),
+    reason: decision.reason,
+    requireRemovals,
+    rememberable: rememberable(decision),
+  };
 }
 
 interface MoneyTotals {
@@ -165,6 +215,7 @@ interface MoneyTotals {
 }
 
 interface WindowTotal {
+  policy: string;
   budget: string;
   scopeValue: string | null;
   limit: BudgetLimit;
@@ -173,9 +224,55 @@ interface WindowTotal {
   firstOver: { seq: number; id: string; timeMs: number } | null;
 }
 
+/** One budget of a plan: totals per scope value, and per limit its windows. */
+interface BudgetTracker {
+  budget: BudgetPlan;
+  scopes: Map<string | null, MoneyTotals & { policy: string; budget: string; scopeValue: string | null }>;
+  limits: LimitTracker[];
+}
+
+interface LimitTracker {
+  limit: BudgetLimit;
+  /** The window of the last record (records come nearly in time order): start and end. */
+  start: number;
+  end: number;
+  /** Open windows by start, then scope value. */
+  windows: Map<number, Map<string | null, WindowTotal>>;
+}
+
+/** Windows that ended this long before the latest record are closed (records are nearly in order). */
+const CLOSE_AFTER_MS = 3_600_000;
+/** Closed windows are looked for every this many records. */
+const CLOSE_EVERY = 65_536;
+
 export interface ReplayOptions {
   /** At most this many changed requests are listed (default 100). */
   list?: number;
+}
+
+/** The request fields that `plan`'s route and `require` conditions read (`tag.NAME` for tags). */
+export function conditionFields(plan: Plan): Set<string> {
+  const fields = new Set<string>();
+  const walk = (condition: Condition): void => {
+    switch (condition.op) {
+      case 'and':
+      case 'or':
+        for (const arg of condition.args) walk(arg);
+        return;
+      case 'not':
+        walk(condition.arg);
+        return;
+      case 'compare':
+      case 'in':
+        fields.add(condition.field);
+        return;
+      default:
+        return;
+    }
+  };
+  for (const route of plan.routes) walk(route.when);
+  for (const rule of plan.requires) if (rule.when !== null) walk(rule.when);
+  return fields;
 }
 
 /** The input-token counts at which `plan`'s decisions can differ (see the module's notes). */
@@ -277,22 +374,33 @@ export class Replay {
     { route: string | null; requests: number; changed: number; to: Map<string, number> }
   >();
   private readonly teams = new Map<string, MoneyTotals & { team: string | null }>();
-  private readonly budgets = new Map<string, MoneyTotals & { budget: string; scopeValue: string | null }>();
-  private readonly windows = new Map<string, WindowTotal>();
+  /** Windows gone over, closed. */
+  private readonly over: WindowTotal[] = [];
+  private latest = 0;
   private readonly rules = new Map<string, { rule: string; model: string; requests: number }>();
   private readonly listed: ReplayedRequest[] = [];
   private more = 0;
   private wasTotal = 0;
   private wouldTotal = 0;
   private unchecked = 0;
+  /** A request that only carries a caller, for the budgets' scope values (`scopeValueOf`). */
+  private readonly caller: InferenceRequest = { id: '', policy: '', capability: '', messages: [] };
 
   constructor(plans: ReadonlyMap<string, Plan>, options: ReplayOptions = {}) {
     for (const [name, plan] of plans) {
+      const fields = conditionFields(plan);
       this.states.set(name, {
         plan,
         cuts: inputTokenCuts(plan),
         blocks: plan.guards.some((g) => g.phase === 'before' && g.blocks.length > 0),
+        reads: { team: fields.has('team'), app: fields.has('app'), user: fields.has('user') },
         facts: new Map(),
+        remembered: 0,
+        budgets: plan.budgets.map((budget) => ({
+          budget,
+          scopes: new Map(),
+          limits: budget.limits.map((limit) => ({ limit, start: 0, end: 0, windows: new Map() })),
+        })),
       });
     }
     this.list = options.list ?? 100;
@@ -322,54 +430,70 @@ export class Replay {
       return;
     }
     this.replayed += 1;
-    const entry = byKey(state.facts, row.routing, () => {
-      const facts = JSON.parse(row.routing!) as RoutingFacts;
-      facts.inputTokens = 0;
-      return { facts, request: requestOfFacts('', row.policy, facts), decisions: new Map() };
-    });
-    const decision = this.decisionFor(state, entry, row, messages);
-    this.compare(state.plan, entry, row, decision);
-  }
-
-  private decisionFor(state: PlanState, entry: FactsState, row: ReplayRow, messages?: Message[]): Decision {
-    const inputTokens = row.inputTokens!;
-    if (state.blocks && messages === undefined) this.unchecked += 1;
-    const readsPrompt = state.blocks && messages !== undefined;
-    const bucket = bucketOf(state.cuts, inputTokens);
-    if (!readsPrompt) {
-      const known = entry.decisions.get(bucket);
-      if (known !== undefined && known !== null) return known;
-      if (known === null) return this.decideOne(state.plan, entry, row, messages);
+    let entry = state.facts.get(row.routing);
+    if (entry === undefined) {
+      if (state.remembered >= REMEMBERED) {
+        state.facts.clear();
+        state.remembered = 0;
+      }
+      entry = { facts: JSON.parse(row.routing) as RoutingFacts, decisions: new Map() };
+      state.facts.set(row.routing, entry);
+      state.remembered += 1;
     }
-    const decision = this.decideOne(state.plan, entry, row, messages);
-    if (!readsPrompt) entry.decisions.set(bucket, rememberable(decision) ? decision : null);
+    const decision = this.decisionFor(state, entry, row, messages);
+    this.compare(state, row, decision);
+    if (row.timeMs > this.latest) this.latest = row.timeMs;
+    if (this.replayed % CLOSE_EVERY === 0) this.closeWindows(this.latest - CLOSE_AFTER_MS);
+  }
+
+  /** Forgets the windows that ended before `before`, keeping those gone over. */
+  private closeWindows(before: number): void {
+    for (const state of this.states.values()) {
+      for (const budget of state.budgets) {
+        for (const tracker of budget.limits) {
+          for (const [start, scopes] of tracker.windows) {
+            if (windowEnd(tracker.limit.window, start) >= before) continue;
+            for (const window of scopes.values()) if (window.firstOver !== null) this.over.push(window);
+            tracker.windows.delete(start);
+          }
+        }
+      }
+    }
+  }
+
+  private decisionFor(state: PlanState, entry: FactsState, row: ReplayRow, messages?: Message[]): Outcome {
+    if (state.blocks && messages === undefined) this.unchecked += 1;
+    if (state.blocks && messages !== undefined) return decideOne(state.plan, entry, row, messages);
+    const bucket = bucketOf(state.cuts, row.inputTokens!);
+    const reads = state.reads;
+    const key =
+      reads.team || reads.app || reads.user
+        ? `${bucket}\u0000${reads.team ? (row.team ?? '\u0001') : ''}\u0000${reads.app ? (row.app ?? '\u0001') : ''}\u0000${reads.user ? (row.user ?? '\u0001') : ''}`
+        : bucket;
+    const known = entry.decisions.get(key);
+    if (known !== undefined && known !== null) return known;
+    const decision = decideOne(state.plan, entry, row, messages);
+    if (known === undefined) {
+      entry.decisions.set(key, decision.rememberable ? decision : null);
+      state.remembered += 1;
+    }
     return decision;
   }
 
-  private decideOne(plan: Plan, entry: FactsState, row: ReplayRow, messages?: Message[]): Decision {
-    const facts = entry.facts;
-    facts.inputTokens = row.inputTokens!;
-    const decision = decide(plan, requestOfFacts(row.id, row.policy, facts, messages ?? []));
-    facts.inputTokens = 0;
-    return decision;
-  }
-
-  private compare(plan: Plan, entry: FactsState, row: ReplayRow, decision: Decision): void {
+  private compare(state: PlanState, row: ReplayRow, decision: Outcome): void {
+    const plan = state.plan;
     const changes: ReplayChange[] = [];
-    const planned = decision.status !== 'rejected';
+    const planned = decision.planned;
     const oldPrimary = firstModel(row.models);
-    const newPrimary = planned ? (decision.chain[0]?.model ?? null) : null;
+    const newPrimary = decision.first?.model ?? null;
     if (row.status !== 'rejected' && !planned) changes.push('newly-rejected');
     if (row.status === 'rejected' && row.rule !== null && planned) changes.push('newly-allowed');
     if (row.route !== null && decision.route !== null && row.route !== decision.route && planned)
       changes.push('route');
     if (oldPrimary !== null && newPrimary !== null && oldPrimary !== newPrimary) changes.push('model');
     let removed: { model: string; rule: string }[] | undefined;
-    for (const exclusion of decision.excluded) {
-      if (!exclusion.rule.startsWith('require ')) continue;
-      if (!row.models.includes(` ${exclusion.model} `)) continue;
-      if (removed?.some((r) => r.model === exclusion.model) === true) continue;
-      (removed ??= []).push({ model: exclusion.model, rule: exclusion.rule });
+    for (const removal of decision.requireRemovals) {
+      if (row.models.includes(` ${removal.model} `)) (removed ??= []).push(removal);
     }
     if (removed !== undefined) changes.push('data-rule');
 
@@ -377,9 +501,9 @@ export class Replay {
     // the new prices of the model the new plan puts first.
     const was = row.costNanos ?? 0;
     let would = 0;
-    if (planned && decision.chain[0] !== undefined) {
+    if (decision.first !== undefined) {
       const served = (row.usageInput ?? 0) > 0 || (row.usageOutput ?? 0) > 0;
-      would = actualCost(decision.chain[0], {
+      would = actualCost(decision.first, {
         inputTokens: served ? row.usageInput! : row.inputTokens!,
         outputTokens: row.usageOutput ?? 0,
       });
@@ -412,7 +536,7 @@ export class Replay {
     const to = planned ? (decision.route ?? '\u0000') : '\u0000';
     route.to.set(to, (route.to.get(to) ?? 0) + 1);
 
-    const team = entry.facts.team;
+    const team = row.team;
     const teamTotals = byKey(this.teams, team ?? '\u0000', () => ({
       team,
       requests: 0,
@@ -425,35 +549,58 @@ export class Replay {
     teamTotals.was += was;
     teamTotals.would += would;
 
+    const caller = this.caller;
+    caller.team = row.team ?? undefined;
+    caller.app = row.app ?? undefined;
+    caller.user = row.user ?? undefined;
     const tokens = planned ? (row.usageInput ?? 0) + (row.usageOutput ?? 0) || row.inputTokens! : 0;
-    for (const budget of plan.budgets) {
-      const scopeValue = scopeValueOf(budget.scope, entry.request, plan);
-      const key = `${budget.name}\u0000${scopeValue ?? ''}`;
-      const totals = byKey(this.budgets, key, () => ({
-        budget: budget.name,
-        scopeValue,
-        requests: 0,
-        changed: 0,
-        was: 0,
-        would: 0,
-      }));
+    for (const tracker of state.budgets) {
+      const budget = tracker.budget;
+      const scopeValue = scopeValueOf(budget.scope, caller, plan);
+      let totals = tracker.scopes.get(scopeValue);
+      if (totals === undefined) {
+        totals = {
+          policy: plan.name,
+          budget: budget.name,
+          scopeValue,
+          requests: 0,
+          changed: 0,
+          was: 0,
+          would: 0,
+        };
+        tracker.scopes.set(scopeValue, totals);
+      }
       totals.requests += 1;
       if (changed) totals.changed += 1;
       totals.was += was;
       totals.would += would;
-      for (let i = 0; i < budget.limits.length; i++) {
-        const limit = budget.limits[i]!;
+      for (const limits of tracker.limits) {
+        const limit = limits.limit;
         const amount = limit.kind === 'money' ? would : tokens;
         if (amount === 0) continue;
-        const start = windowStart(limit.window, row.timeMs);
-        const window = byKey(this.windows, `${key}\u0000${i}\u0000${start}`, () => ({
-          budget: budget.name,
-          scopeValue,
-          limit,
-          start,
-          amount: 0,
-          firstOver: null,
-        }));
+        if (row.timeMs < limits.start || row.timeMs >= limits.end) {
+          limits.start = windowStart(limit.window, row.timeMs);
+          limits.end = windowEnd(limit.window, row.timeMs);
+        }
+        const start = limits.start;
+        let scopes = limits.windows.get(start);
+        if (scopes === undefined) {
+          scopes = new Map();
+          limits.windows.set(start, scopes);
+        }
+        let window = scopes.get(scopeValue);
+        if (window === undefined) {
+          window = {
+            policy: plan.name,
+            budget: budget.name,
+            scopeValue,
+            limit,
+            start,
+            amount: 0,
+            firstOver: null,
+          };
+          scopes.set(scopeValue, window);
+        }
         window.amount += amount;
         if (window.firstOver === null && window.amount > limit.amount) {
           window.firstOver = { seq: row.seq, id: row.id, timeMs: row.timeMs };
@@ -483,7 +630,7 @@ export class Replay {
       now: {
         status: planned ? 'planned' : 'rejected',
         route: decision.route,
-        chain: decision.chain.map((e) => e.model),
+        chain: decision.chain,
         model: newPrimary,
         reason: decision.reason,
         removed: removed ?? [],
@@ -509,24 +656,39 @@ export class Replay {
     const byTeam = [...this.teams.values()]
       .sort((a, b) => compareNullable(a.team, b.team))
       .map((t) => ({ team: t.team, requests: t.requests, changed: t.changed, ...money(t.was, t.would) }));
-    const byBudget = [...this.budgets.values()]
-      .sort((a, b) => compareNullable(a.budget, b.budget) || compareNullable(a.scopeValue, b.scopeValue))
+    const trackers = [...this.states.values()].flatMap((state) => state.budgets);
+    const byBudget = trackers
+      .flatMap((tracker) => [...tracker.scopes.values()])
+      .sort(
+        (a, b) =>
+          compareNullable(a.policy, b.policy) ||
+          compareNullable(a.budget, b.budget) ||
+          compareNullable(a.scopeValue, b.scopeValue),
+      )
       .map((b) => ({
+        policy: b.policy,
         budget: b.budget,
         scopeValue: b.scopeValue,
         requests: b.requests,
         ...money(b.was, b.would),
       }));
-    const exceeded = [...this.windows.values()]
+    const open = trackers.flatMap((tracker) =>
+      tracker.limits.flatMap((limits) =>
+        [...limits.windows.values()].flatMap((scopes) => [...scopes.values()]),
+      ),
+    );
+    const exceeded = [...this.over, ...open]
       .filter((w) => w.firstOver !== null)
       .sort(
         (a, b) =>
+          compareNullable(a.policy, b.policy) ||
           compareNullable(a.budget, b.budget) ||
           compareNullable(a.scopeValue, b.scopeValue) ||
           a.start - b.start ||
           compareNullable(limitText(a.limit), limitText(b.limit)),
       )
       .map((w) => ({
+        policy: w.policy,
         budget: w.budget,
         scopeValue: w.scopeValue,
         limit: limitText(w.limit),
@@ -560,6 +722,18 @@ export class Replay {
       blockPatternsUnchecked: this.unchecked,
     };
   }
+}
+
+/** `decide` on the request of `row`: its routing facts, its caller, its count and id. */
+function decideOne(plan: Plan, entry: FactsState, row: ReplayRow, messages?: Message[]): Outcome {
+  const facts: RoutingFacts = {
+    ...entry.facts,
+    team: row.team,
+    app: row.app,
+    user: row.user,
+    inputTokens: row.inputTokens!,
+  };
+  return outcomeOf(decide(plan, requestOfFacts(row.id, row.policy, facts, messages ?? [])));
 }
 
 /**

@@ -71,12 +71,17 @@ const NO_REPLAY_VALUES = [null, null, null, null, null, null, null] as const;
 function replayValues(body: Record<string, unknown>): ReplayValues | typeof NO_REPLAY_VALUES {
   const routing = body.routing as Record<string, unknown> | undefined | null;
   if (routing === undefined || routing === null || typeof routing !== 'object') return NO_REPLAY_VALUES;
-  const { inputTokens, ...rest } = routing;
+  // The caller (team, app, user: replay takes the caller's columns, which the audit activity fills
+  // from the same request) and the count (`input_tokens`) are left out: what is left repeats from
+  // request to request, so `replay` reads each distinct text once.
+  const { inputTokens, team: _team, app: _app, user: _user, ...rest } = routing;
   if (typeof inputTokens !== 'number') return NO_REPLAY_VALUES;
   const usage = (body.usage ?? {}) as { inputTokens?: unknown; outputTokens?: unknown };
   const extra = (body.extra ?? {}) as { rule?: unknown };
+  // And how the prompt was kept: replay reads the body only when it was kept in full.
+  const prompts = (body.prompts ?? {}) as { mode?: unknown };
   return [
-    canonicalJson(rest),
+    canonicalJson({ ...rest, prompts: typeof prompts.mode === 'string' ? prompts.mode : null }),
     Number(inputTokens),
     (body.route ?? null) as string | null,
     typeof extra.rule === 'string' ? extra.rule : null,
@@ -415,9 +420,11 @@ export function replaySelect(query: AuditReplayQuery): { sql: string; params: Pa
     where.push('time_ms < ?');
     params.push(query.until);
   }
-  const body = query.withBody === true ? ', body' : '';
+  // Only the body of a record whose prompt was kept in full (its routing column says so) is read:
+  // the others never leave the database.
+  const body = query.withBody === true ? `, CASE WHEN routing LIKE '%"prompts":"full"%' THEN body END` : '';
   return {
-    sql: `SELECT seq, id, time_ms, policy, model, models, status, ${REPLAY_COLUMNS}${body} FROM audit_records ${
+    sql: `SELECT seq, id, time_ms, policy, model, models, status, team, app, user_name, ${REPLAY_COLUMNS}${body} FROM audit_records ${
       where.length ? `WHERE ${where.join(' AND ')}` : ''
     } ORDER BY seq`,
     params,
@@ -426,7 +433,7 @@ export function replaySelect(query: AuditReplayQuery): { sql: string; params: Pa
 
 /** A row of `replaySelect` (as an array, in its column order). */
 export function replayRow(row: unknown[]): AuditReplayRow {
-  const routing = (row[7] ?? null) as string | null;
+  const routing = (row[10] ?? null) as string | null;
   const out: AuditReplayRow = {
     seq: num(row[0]),
     id: row[1] as string,
@@ -435,14 +442,17 @@ export function replayRow(row: unknown[]): AuditReplayRow {
     model: (row[4] ?? null) as string | null,
     models: row[5] as string,
     status: row[6] as AuditStatus,
+    team: (row[7] ?? null) as string | null,
+    app: (row[8] ?? null) as string | null,
+    user: (row[9] ?? null) as string | null,
     routing,
-    inputTokens: routing === null ? null : num(row[8]),
-    route: (row[9] ?? null) as string | null,
-    rule: (row[10] ?? null) as string | null,
-    usageInput: routing === null ? null : num(row[11]),
-    usageOutput: routing === null ? null : num(row[12]),
-    costNanos: routing === null ? null : num(row[13]),
+    inputTokens: routing === null ? null : num(row[11]),
+    route: (row[12] ?? null) as string | null,
+    rule: (row[13] ?? null) as string | null,
+    usageInput: routing === null ? null : num(row[14]),
+    usageOutput: routing === null ? null : num(row[15]),
+    costNanos: routing === null ? null : num(row[16]),
   };
-  if (row.length > 14) out.body = row[14] as string;
+  if (row.length > 17 && row[17] !== null && row[17] !== undefined) out.body = row[17] as string;
   return out;
 }

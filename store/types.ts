@@ -279,7 +279,7 @@ export interface AuditReplayQuery {
   /** Epoch ms, exclusive. */
   until?: number;
   team?: string;
-  /** Also read each record's body (canonical JSON), e.g. for its kept prompt. */
+  /** Also read the body (canonical JSON) of each record whose prompt may be kept in full. */
   withBody?: boolean;
 }
 
@@ -298,7 +298,14 @@ export interface AuditReplayRow {
   /** Every model attempted or answering, in order: ` a b `. */
   models: string;
   status: AuditStatus;
-  /** Canonical JSON of the routing facts without `inputTokens`. */
+  /** The caller's (the request's) team, app and user. */
+  team: string | null;
+  app: string | null;
+  user: string | null;
+  /**
+   * Canonical JSON of the routing facts without `inputTokens`, `team`, `app` and `user`, with
+   * `prompts`: how the audit kept the prompt.
+   */
   routing: string | null;
   inputTokens: number | null;
   route: string | null;
@@ -307,7 +314,7 @@ export interface AuditReplayRow {
   usageInput: number | null;
   usageOutput: number | null;
   costNanos: number | null;
-  /** With `withBody`: the record's canonical JSON. */
+  /** With `withBody`, for a record whose prompt may be kept in full: its canonical JSON. */
   body?: string;
 }
 

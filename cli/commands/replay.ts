@@ -37,8 +37,8 @@ const CHANGE_WORDS: Record<(typeof REPLAY_CHANGES)[number], string> = {
 
 /** The kept prompt of a record's body, when the audit kept it in full. */
 function keptPrompt(body: string | undefined): Message[] | undefined {
-  // Canonical JSON: a body with a prompt kept in full has this text; most have not and are not parsed.
-  if (body === undefined || !body.includes('"mode":"full"')) return undefined;
+  // The store gives the body only of a record whose prompt was kept in full.
+  if (body === undefined) return undefined;
   const prompts = (
     JSON.parse(body) as { prompts?: { mode?: string; messages?: { role: string; content?: string }[] } }
   ).prompts;
@@ -113,14 +113,16 @@ export function replayText(report: ReplayReport, policies: string): string {
   if (report.byBudget.length > 0) {
     out.push('', 'by budget');
     for (const b of report.byBudget) {
-      out.push(`  ${b.budget} [${name(b.scopeValue)}]: ${plural(b.requests, 'request')}, ${moneyLine(b)}`);
+      out.push(
+        `  ${b.policy}/${b.budget} [${name(b.scopeValue)}]: ${plural(b.requests, 'request')}, ${moneyLine(b)}`,
+      );
     }
   }
   out.push('', 'budgets that would have been exceeded');
   if (report.exceeded.length === 0) out.push('  none');
   for (const e of report.exceeded) {
     out.push(
-      `  ${e.budget} [${name(e.scopeValue)}] ${e.limit}, window from ${e.windowStart}: would be ${e.would}; first over at #${e.firstOver.seq} ${e.firstOver.id} (${e.firstOver.time})`,
+      `  ${e.policy}/${e.budget} [${name(e.scopeValue)}] ${e.limit}, window from ${e.windowStart}: would be ${e.would}; first over at #${e.firstOver.seq} ${e.firstOver.id} (${e.firstOver.time})`,
     );
   }
   if (report.dataRules.length > 0) {

@@ -122,6 +122,9 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s', (_name, backend: 
           model: 'llama-8b',
           models: ' llama-8b ',
           status: 'served',
+          team: 'support',
+          app: 'helpdesk',
+          user: 'u-42',
           routing: null,
           inputTokens: null,
           route: null,
@@ -138,8 +141,11 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s', (_name, backend: 
           model: 'llama-8b',
           models: ' llama-8b ',
           status: 'served',
+          team: 'support',
+          app: 'helpdesk',
+          user: 'u-42',
           routing:
-            '{"app":"helpdesk","capability":"chat","classification":null,"latency":null,"maxTokens":200,"mode":"interactive","region":"eu","tags":{"tier":"gold"},"team":"support","user":"u-42"}',
+            '{"capability":"chat","classification":null,"latency":null,"maxTokens":200,"mode":"interactive","prompts":"none","region":"eu","tags":{"tier":"gold"}}',
           inputTokens: 31,
           route: 'interactive',
           rule: null,
@@ -191,8 +197,17 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s', (_name, backend: 
       const until = (await collect(store, { until: NOW + 2 * 60_000 })).flat();
       expect(until.map((r) => r.id)).toEqual(['r-0', 'r-1']);
 
-      const withBody = (await collect(store, { until: NOW + 60_000, withBody: true })).flat();
-      expect(JSON.parse(withBody[0]!.body!)).toMatchObject({ id: 'r-0', routing: { inputTokens: 31 } });
+      // The body comes only with a prompt kept in full.
+      await store.appendAudit(
+        routed('full', 'support', NOW + 40 * 60_000, {
+          prompts: { mode: 'full', messages: [{ role: 'user', content: 'hello' }], answer: null },
+        }),
+      );
+      const withBody = (await collect(store, { since: NOW + 24 * 60_000, withBody: true })).flat();
+      expect(withBody.map((r) => [r.id, r.body === undefined ? null : JSON.parse(r.body).prompts])).toEqual([
+        ['r-24', null],
+        ['full', { mode: 'full', messages: [{ role: 'user', content: 'hello' }], answer: null }],
+      ]);
 
       // A consumer that breaks off: the stream ends its read, the store goes on.
       for await (const rows of store.replayRows({}, 3)) {
@@ -200,7 +215,7 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s', (_name, backend: 
         break;
       }
       await store.appendAudit(routed('after', 'support', NOW + 30 * 60_000));
-      expect(await store.verifyAudit()).toMatchObject({ ok: true, count: 26 });
+      expect(await store.verifyAudit()).toMatchObject({ ok: true, count: 27 });
     } finally {
       await store.close();
     }

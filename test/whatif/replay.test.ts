@@ -258,6 +258,7 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s', (_name, backend: 
     ]);
     expect(report.byBudget).toEqual([
       {
+        policy: 'shop',
         budget: 'team-daily',
         scopeValue: 'blue',
         requests: 5,
@@ -266,6 +267,7 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s', (_name, backend: 
         difference: '-0.00024',
       },
       {
+        policy: 'shop',
         budget: 'team-daily',
         scopeValue: 'red',
         requests: 4,
@@ -288,6 +290,7 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s', (_name, backend: 
     ]);
     expect(report.byBudget).toEqual([
       {
+        policy: 'shop',
         budget: 'team-daily',
         scopeValue: 'blue',
         requests: 5,
@@ -296,6 +299,7 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s', (_name, backend: 
         difference: '0.00036',
       },
       {
+        policy: 'shop',
         budget: 'team-daily',
         scopeValue: 'red',
         requests: 4,
@@ -308,6 +312,7 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s', (_name, backend: 
     const third = records['blue-ans-3']!;
     expect(report.exceeded).toEqual([
       {
+        policy: 'shop',
         budget: 'team-daily',
         scopeValue: 'blue',
         limit: '$0.0006 per day',
