@@ -15,6 +15,7 @@ import { apiKeys } from './005-api-keys.js';
 import { blobs } from './006-blobs.js';
 import { inflightRequests } from './007-inflight-requests.js';
 import { auditRouting } from './008-audit-routing.js';
+import { liveReservations } from './009-live-reservations.js';
 
 export interface Migration {
   version: number;
@@ -32,6 +33,7 @@ export const MIGRATIONS: readonly Migration[] = [
   blobs,
   inflightRequests,
   auditRouting,
+  liveReservations,
 ];
 
 export function checksum(migration: Migration, dialect: 'sqlite' | 'postgres'): string {

@@ -851,6 +851,7 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s store', (_name, bac
           { version: 6, name: 'blobs' },
           { version: 7, name: 'inflight-requests' },
           { version: 8, name: 'audit-routing' },
+          { version: 9, name: 'live-reservations' },
         ]);
         expect((await again.usage('support/monthly', 'support', 'month', NOW)).reservedNanos).toBe(5);
         expect(await third.verifyAudit()).toMatchObject({ ok: true, count: 1 });
@@ -892,7 +893,7 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s store', (_name, bac
       const store = await openStore(url);
       stores.push(store);
       try {
-        expect((await store.migrations()).map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+        expect((await store.migrations()).map((m) => m.version)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
         expect(await store.verifyAudit()).toEqual({ ok: true, count: 3, pruned: 0, head: prev });
         const expiries = await raw.query('SELECT expires_ms FROM audit_records ORDER BY seq');
         expect(expiries.map((r) => r.expires_ms)).toEqual([null, null, null]);
@@ -920,6 +921,7 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s store', (_name, bac
         [6, 'blobs', '4c528aba84b7cb3b', '43ead79b355d8465'],
         [7, 'inflight-requests', '45ae669e862cdcba', '2811e674b6f0d959'],
         [8, 'audit-routing', 'b869303e7750b3f2', 'a35ad89af97eafc4'],
+        [9, 'live-reservations', '2662a1ea459fa5fe', '2662a1ea459fa5fe'],
       ]);
     });
 
