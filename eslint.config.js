@@ -31,8 +31,8 @@ export const ROOMS = {
       'worker/registry.js',
     ],
   },
-  // Metrics (and later alerts): read plans' types and the store, imported by every executing room.
-  operations: { imports: ['plan', 'store'] },
+  // Metrics and alerts: read plans' types, the contract and the store; imported by the executing rooms.
+  operations: { imports: ['plan', 'contract', 'store'] },
   'language-server': { imports: ['dsl', 'plan'] },
   'vscode-extension': { imports: ['language-server/protocol.js'] },
 };

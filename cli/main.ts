@@ -31,6 +31,10 @@ const COMMANDS: Record<string, { load: () => Promise<Command>; summary: string }
     load: async () => (await import('./commands/budget.js')).budget,
     summary: 'budget usage, reservations, remaining and reset time per scope',
   },
+  alerts: {
+    load: async () => (await import('./commands/alerts.js')).alerts,
+    summary: 'the budget alerts sent to webhooks: delivered, retrying or failed',
+  },
   audit: {
     load: async () => (await import('./commands/audit.js')).audit,
     summary: 'verify, tail, query and prune the audit trail',

@@ -14,6 +14,7 @@
  * | store      | `--store`       | `SWITCHYARD_STORE`       | `store`                  | `sqlite:.switchyard/state.db` |
  * | attempts   | `--attempts`    | `SWITCHYARD_ATTEMPTS`    | `attempts: local\|remote` | `remote`        |
  * | front door | (`serve` flags) | (`SWITCHYARD_HTTP_*`)    | `http: {port, host, maxBody, relayUrl}` | docs/http.md |
+ * | alerts     |                 |                          | `alerts: {thresholds, checkSeconds, webhooks}` | none; docs/operations.md |
  * | metrics    | `--metrics-port`, `--metrics-host` | `SWITCHYARD_METRICS_PORT`, `_HOST` | `metrics: {port, host}` | off (workers); docs/operations.md |
  * | the file   | `--config`      | `SWITCHYARD_CONFIG`      |                          | `./switchyard.yaml` if present |
  *
@@ -25,6 +26,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
+import type { AlertsConfig } from '../operations/alerts.js';
 
 /** store/index.ts's default (not imported: that would load the database drivers for every command). */
 const DEFAULT_STORE_URL = 'sqlite:.switchyard/state.db';
@@ -77,6 +79,8 @@ export interface SwitchyardConfig {
   http: { port?: number; host?: string; maxBody?: string; relayUrl?: string };
   /** A worker's metrics listener from the file (`switchyard worker`, `dev`; flags and variables win). */
   metrics: { port?: number; host?: string };
+  /** Budget alerts to webhooks (docs/operations.md "Alerts"); `undefined`: none. */
+  alerts: AlertsConfig | undefined;
   /** The file read, if any (absolute). */
   file: string | undefined;
 }
@@ -99,6 +103,11 @@ interface FileConfig {
   attempts?: 'local' | 'remote';
   http?: { port?: number; host?: string; maxBody?: string; relayUrl?: string };
   metrics?: { port?: number; host?: string };
+  alerts?: {
+    thresholds?: number[];
+    checkSeconds?: number;
+    webhooks: { name: string; url: string; format?: 'slack' | 'json'; secretEnv?: string }[];
+  };
   address?: string;
   namespace?: string;
   taskQueue?: string;
@@ -127,6 +136,29 @@ const FILE_SCHEMA = {
         host: { type: 'string', minLength: 1 },
         maxBody: { type: 'string', minLength: 1 },
         relayUrl: { type: 'string', minLength: 1 },
+      },
+    },
+    alerts: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['webhooks'],
+      properties: {
+        thresholds: { type: 'array', items: { type: 'number', exclusiveMinimum: 0, maximum: 1000 } },
+        checkSeconds: { type: 'number', exclusiveMinimum: 0 },
+        webhooks: {
+          type: 'array',
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name', 'url'],
+            properties: {
+              name: { type: 'string', pattern: '^[A-Za-z0-9_.-]+$' },
+              url: { type: 'string', minLength: 1 },
+              format: { enum: ['slack', 'json'] },
+              secretEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+            },
+          },
+        },
       },
     },
     metrics: {
@@ -217,6 +249,13 @@ export function loadConfig(
     attempts: attemptsMode(pick(flags.attempts, 'SWITCHYARD_ATTEMPTS', fromFile.attempts, 'remote')),
     http: fromFile.http ?? {},
     metrics: fromFile.metrics ?? {},
+    alerts:
+      fromFile.alerts === undefined
+        ? undefined
+        : {
+            ...fromFile.alerts,
+            webhooks: fromFile.alerts.webhooks.map((w) => ({ ...w, format: w.format ?? 'json' })),
+          },
     file,
   };
 }
@@ -285,7 +324,11 @@ function describe(error: ErrorObject): string {
             ? ['port', 'host', 'maxBody', 'relayUrl']
             : at === 'metrics'
               ? ['port', 'host']
-              : Object.keys(FILE_SCHEMA.properties);
+              : at === 'alerts'
+                ? ['thresholds', 'checkSeconds', 'webhooks']
+                : /^alerts\.webhooks\.\d+$/.test(at)
+                  ? ['name', 'url', 'format', 'secretEnv']
+                  : Object.keys(FILE_SCHEMA.properties);
       const close = known.find((k) => similar(k, unknown));
       return `unknown key '${key(unknown)}'${close ? ` (did you mean '${key(close)}'?)` : ''}; known keys: ${known.join(', ')}`;
     }

@@ -36,6 +36,10 @@ import { bundleWorkflows } from './runtime.js';
 import { ensureSearchAttributes } from './search-attributes.js';
 import { recordBudgets, WorkerStore } from './store.js';
 import { setBudgetStore } from '../operations/metrics.js';
+import type { AlertsConfig } from '../operations/alerts.js';
+import { createAlertActivities } from '../activities/alerts.js';
+import type { AlertActivities } from '../contract/alerts.js';
+import { startAlertWatcher, type AlertWatcher } from './alerts.js';
 
 export { bundleWorkflows, installRuntime, workflowsPath } from './runtime.js';
 export { checkQueues, providerConcurrency, providerQueues, QueueError } from './queues.js';
@@ -123,6 +127,11 @@ export interface StartWorkersOptions {
   /** Progress lines (ready, reloads, errors). @default stderr */
   log?: (line: string) => void;
   /**
+   * `alerts:` of switchyard.yaml: budget alerts to webhooks, watched by the workflow worker
+   * (worker/alerts.ts, docs/operations.md "Alerts"). Absent or no webhook: none sent.
+   */
+  alerts?: AlertsConfig;
+  /**
    * How often the workflow worker prunes its store (expired audit records, `store.pruneAudit`;
    * ledger reservations and rate-limit admissions older than 7 days, `store.prune`): at start, then
    * every this many ms; `0` never. @default 3600000 (an hour)
@@ -163,6 +172,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
 
   let searchable = false;
   let forgetBudgets: (() => void) | undefined;
+  let alertWatcher: AlertWatcher | undefined;
   // Provider queues served in this process (by their own worker, or by the workflow worker).
   const served = new Set<string>();
   const localAttempts = options.attempts === 'local';
@@ -217,7 +227,9 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       ...local,
       ...governance,
       localAttempt: attempts.localAttempt,
-    } satisfies LocalActivities;
+      // Alert workflows may run on any workflow worker: each can deliver (docs/operations.md).
+      ...createAlertActivities(),
+    } satisfies LocalActivities & AlertActivities;
     if (options.searchAttributes !== false) {
       searchable = await ensureSearchAttributes(options.connection, namespace, log);
     }
@@ -230,7 +242,8 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       taskQueue,
       workflowBundle,
       activities: shared ? { ...workflowActivities, attempt: attempts.attempt } : workflowActivities,
-      enableNonLocalActivities: shared !== undefined || options.governance === 'remote',
+      // Ordinary activities: a shared provider's attempts, remote governance, alert deliveries.
+      enableNonLocalActivities: true,
       ...(shared ? { maxConcurrentActivityTaskExecutions: shared.concurrency } : {}),
       shutdownGraceTime,
       // A request whose worker died waits this long for it before another worker takes over
@@ -241,6 +254,17 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     });
     const providers = shared ? [...shared.providers.keys()].sort() : [];
     if (shared) served.add(taskQueue);
+    if (options.alerts !== undefined && options.alerts.webhooks.length > 0) {
+      alertWatcher = startAlertWatcher({
+        config: options.alerts,
+        store: opened,
+        connection: options.connection,
+        namespace,
+        taskQueue,
+        log,
+        ...(options.clock ? { clock: options.clock } : {}),
+      });
+    }
     launch(worker, { queue: taskQueue, concurrency: shared?.concurrency ?? 0, providers, kind: 'workflows' });
   };
 
@@ -270,7 +294,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     // Leave nothing polling behind.
     stopping = true;
     for (const { worker } of running) if (worker.getState() === 'RUNNING') worker.shutdown();
-    await Promise.allSettled(running.map((r) => r.run));
+    await Promise.allSettled([...running.map((r) => r.run), alertWatcher?.stop()]);
     forgetBudgets?.();
     await store.close();
     throw err;
@@ -312,7 +336,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
         if (worker.getState() === 'RUNNING') worker.shutdown();
       }
       // A prune in flight finishes (page by page) before the store closes.
-      await Promise.allSettled([...running.map((r) => r.run), pruner?.stop()]);
+      await Promise.allSettled([...running.map((r) => r.run), pruner?.stop(), alertWatcher?.stop()]);
       if (options.closeProviders ?? true) await closeProviders();
       forgetBudgets?.();
       await store.close();

@@ -3,4 +3,5 @@
  * runs in Temporal's deterministic sandbox.
  */
 export { requestWorkflow } from './request.js';
+export { alertWorkflow } from './alert.js';
 export { decisionQuery, statusQuery } from '../contract/index.js';

@@ -146,6 +146,7 @@ export async function launch(
       storeUrl: config.store,
       attempts: config.attempts,
       ...(config.queues ? { queues: config.queues } : {}),
+      ...(config.alerts ? { alerts: config.alerts } : {}),
       log: (line) => process.stderr.write(`${line}\n`),
     });
     return {
