@@ -20,7 +20,7 @@ requests changed per route and per team, the cost difference (each request's rec
 at the new prices of the model the new plan puts first) per team and per budget, and the budget
 windows those costs would have exceeded.
   --since, --until  TIME is 2026-11-27, 2026-11-27T10:00:00Z, or a duration ago (30m, 2h, 7d);
-                    --since is inclusive (default: the whole trail), --until exclusive
+                    --since is inclusive (default 7d; 'all': the whole trail), --until exclusive
   --team            only this team's requests
   --limit           changed requests listed one by one (default 100; 0: none)
 Records written before audit records kept routing facts are skipped, and counted.
@@ -165,7 +165,8 @@ export async function replay(argv: string[]): Promise<CommandResult> {
   const limitText = values.limit as string | undefined;
   if (limitText !== undefined && !/^\d{1,7}$/.test(limitText))
     return { usage: `--limit ${limitText}: expected a number of requests` };
-  const since = values.since === undefined ? undefined : parseTime(values.since as string, '--since');
+  const sinceText = (values.since as string | undefined) ?? '7d';
+  const since = sinceText === 'all' ? undefined : parseTime(sinceText, '--since');
   const until = values.until === undefined ? undefined : parseTime(values.until as string, '--until');
 
   const compiled = await compileFiles([policies]);

@@ -364,6 +364,8 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s', (_name, backend: 
     expect(a.stdout).toContain('records: 10, replayed 9, skipped 1 written before routing facts were kept');
     const red = await replayReport(['--policies', dirs.require, '--store', storeUrl, '--team', 'red']);
     expect([red.records, red.replayed, red.changed]).toEqual([5, 4, 2]);
+    const all = await replayReport(['--policies', dirs.require, '--store', storeUrl, '--since', 'all']);
+    expect([all.records, all.replayed, all.changed]).toEqual([10, 9, 2]);
     const future = await replayReport([
       '--policies',
       dirs.require,
