@@ -33,7 +33,8 @@ export const ROOMS = {
   },
   // Metrics and alerts: read plans' types, the contract and the store; imported by the executing rooms.
   operations: { imports: ['plan', 'contract', 'store'] },
-  'language-server': { imports: ['dsl', 'plan'] },
+  // store/ for the route hover's recent traffic (read only, loaded on first use).
+  'language-server': { imports: ['dsl', 'plan', 'store'] },
   'vscode-extension': { imports: ['language-server/protocol.js'] },
 };
 

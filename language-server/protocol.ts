@@ -73,3 +73,35 @@ export interface CheckResult {
   /** `file:line:col: severity CODE message`, errors first. */
   lines: string[];
 }
+
+/**
+ * Commands the server executes (`workspace/executeCommand`); the test code lenses call them, and
+ * vscode-languageclient registers them in VS Code. Both answer a `TestRunResult`, publish failed
+ * expectations as diagnostics on their `expect` lines and refresh the lenses.
+ *
+ * - `switchyard.server.runTest` [uri, test name]: one test;
+ * - `switchyard.server.runFileTests` [uri]: the file's tests, then coverage hints on the policies
+ *   they cover (what `switchyard test --coverage FILE` reports).
+ */
+export const RunTestCommand = 'switchyard.server.runTest';
+export const RunFileTestsCommand = 'switchyard.server.runFileTests';
+export interface PolicyCoverageInfo {
+  policy: string;
+  /** The policy's file. */
+  uri: string;
+  items: number;
+  covered: number;
+  /** 0–100, rounded down to one decimal like the CLI's. */
+  percent: number;
+  /** `line:col: label` of each item not covered (1-based, as the CLI prints them). */
+  uncovered: string[];
+}
+export interface TestRunResult {
+  results: TestResultInfo[];
+  errors: string[];
+  /** With `runFileTests`: the coverage of each policy the tests are for. */
+  coverage?: PolicyCoverageInfo[];
+}
+
+/** The source of the diagnostics the test runs publish (failed expectations, coverage hints). */
+export const TestDiagnosticSource = 'switchyard test';

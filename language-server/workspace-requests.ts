@@ -64,12 +64,12 @@ export interface TestResult {
   failures: string[];
 }
 
-function headerRange(test: Test): Range {
+export function headerRange(test: Test): Range {
   const range = test.$cstNode!.range;
   return { start: range.start, end: { line: range.start.line, character: range.start.character + 4 } };
 }
 
-function summaryOf(outcome: TestOutcome): string {
+export function summaryOf(outcome: TestOutcome): string {
   const result = outcome.result;
   if (result.status === 'served') {
     const n = result.attempts.length;

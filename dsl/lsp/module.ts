@@ -68,11 +68,20 @@ export const SwitchyardSharedLspModule: Module<LangiumSharedServices, PartialLan
   },
 };
 
+/** Services the language server adds over these (language-server/: test lenses, traffic hover). */
+export interface ExtraLspModules {
+  shared?: Module<LangiumSharedServices, PartialLangiumSharedServices>;
+  language?: Module<SwitchyardLspServices, PartialLangiumServices>;
+}
+
 /**
  * Creates the language server's services. Without a `connection` (tests, `switchyard fmt`) they
  * work on documents the caller loads.
  */
-export function createSwitchyardLspServices(context: DefaultSharedModuleContext = EmptyFileSystem): {
+export function createSwitchyardLspServices(
+  context: DefaultSharedModuleContext = EmptyFileSystem,
+  extra: ExtraLspModules = {},
+): {
   shared: LangiumSharedServices;
   Switchyard: SwitchyardLspServices;
 } {
@@ -80,12 +89,14 @@ export function createSwitchyardLspServices(context: DefaultSharedModuleContext 
     createDefaultSharedModule(context),
     SwitchyardGeneratedSharedModule,
     SwitchyardSharedLspModule,
+    extra.shared ?? {},
   );
   const Switchyard = inject(
     createDefaultModule({ shared }),
     SwitchyardGeneratedModule,
     SwitchyardModule,
     SwitchyardLspModule,
+    extra.language ?? {},
   );
   shared.ServiceRegistry.register(Switchyard);
   registerValidationChecks(Switchyard);

@@ -33,6 +33,8 @@ export interface LspClientOptions {
   command: string[];
   /** The workspace folder, as a file path. */
   root: string;
+  /** The server's environment; default: this process's. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export class LspClient {
@@ -50,7 +52,10 @@ export class LspClient {
 
   constructor(private readonly options: LspClientOptions) {
     const [command, ...args] = options.command;
-    this.process = spawn(command!, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.process = spawn(command!, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: options.env ?? process.env,
+    });
     this.process.stderr.on('data', (chunk: Buffer) => {
       this.stderr += chunk.toString();
     });
@@ -80,14 +85,19 @@ export class LspClient {
     this.connection.listen();
   }
 
-  async initialize(): Promise<InitializeResult> {
+  /** `workspace` capabilities are added to the plain client's (e.g. `codeLens.refreshSupport`). */
+  async initialize(workspace: Record<string, unknown> = {}): Promise<InitializeResult> {
     const rootUri = URI.file(this.options.root).toString();
     this.initializeResult = await this.connection.sendRequest(InitializeRequest.type, {
       processId: process.pid,
       rootUri,
       workspaceFolders: [{ uri: rootUri, name: 'workspace' }],
       capabilities: {
-        workspace: { configuration: true, didChangeWatchedFiles: { dynamicRegistration: true } },
+        workspace: {
+          configuration: true,
+          didChangeWatchedFiles: { dynamicRegistration: true },
+          ...workspace,
+        },
         textDocument: {
           publishDiagnostics: { relatedInformation: true },
           completion: { completionItem: { snippetSupport: true } },
