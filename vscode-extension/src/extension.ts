@@ -1,7 +1,8 @@
 /**
  * The Switchyard extension: starts the language server (the bundled language-server/, over IPC)
  * and adds the commands: check, compile, explain the test under the cursor, run the file's tests
- * (results as diagnostics on the `test` blocks) and show the policy diagram.
+ * (in the server, like the test code lenses: results in the lenses, failed expectations and
+ * coverage hints as its diagnostics) and show the policy diagram.
  */
 import * as vscode from 'vscode';
 import {
@@ -17,8 +18,8 @@ import {
   type CompileResult,
   ExplainTestRequest,
   type ExplainTestResult,
-  RunTestsRequest,
-  type RunTestsResult,
+  RunFileTestsCommand,
+  type TestRunResult,
 } from '../../language-server/protocol.js';
 import { DiagramPanel } from './diagram-panel.js';
 
@@ -51,8 +52,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const running = client;
 
   const output = vscode.window.createOutputChannel('Switchyard');
-  const testDiagnostics = vscode.languages.createDiagnosticCollection('switchyard-tests');
-  context.subscriptions.push(output, testDiagnostics);
+  context.subscriptions.push(output);
 
   const command = (name: string, run: () => Promise<void>): void => {
     context.subscriptions.push(
@@ -129,41 +129,26 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     output.show(true);
   });
 
+  // The tests run in the server (its `switchyard.server.runFileTests` command, which the lenses
+  // also call): it publishes failed expectations and coverage hints and refreshes the lenses.
   command('switchyard.runTests', async () => {
     const editor = policyEditor();
     if (!editor) return;
-    const uri = editor.document.uri;
-    const result = await running.sendRequest<RunTestsResult>(RunTestsRequest, { uri: uri.toString() });
+    const result = await vscode.commands.executeCommand<TestRunResult>(
+      RunFileTestsCommand,
+      editor.document.uri.toString(),
+    );
     if (result.errors.length > 0) {
       output.clear();
       output.appendLine(result.errors.join('\n'));
       output.show(true);
     }
-    const diagnostics = result.results.map((test) => {
-      const range = new vscode.Range(
-        test.range.start.line,
-        test.range.start.character,
-        test.range.end.line,
-        test.range.end.character,
-      );
-      const diagnostic = test.passed
-        ? new vscode.Diagnostic(
-            range,
-            `test "${test.name}" passed: ${test.summary}`,
-            vscode.DiagnosticSeverity.Information,
-          )
-        : new vscode.Diagnostic(
-            range,
-            `test "${test.name}" failed: ${test.failures.join('; ')} (${test.summary})`,
-            vscode.DiagnosticSeverity.Error,
-          );
-      diagnostic.source = 'switchyard test';
-      return diagnostic;
-    });
-    testDiagnostics.set(uri, diagnostics);
     const passed = result.results.filter((t) => t.passed).length;
     const failed = result.results.length - passed;
-    const message = `Switchyard: ${passed} passed, ${failed} failed`;
+    const coverage = (result.coverage ?? [])
+      .map((c) => `coverage of ${c.policy} ${c.percent.toFixed(1)}%`)
+      .join(', ');
+    const message = `Switchyard: ${passed} passed, ${failed} failed${coverage ? `; ${coverage}` : ''}`;
     if (failed > 0 || result.errors.length > 0) void vscode.window.showErrorMessage(message);
     else void vscode.window.showInformationMessage(message);
   });
@@ -172,14 +157,6 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     const editor = policyEditor();
     if (editor) DiagramPanel.show(context, running, editor.document);
   });
-
-  // Test results describe the text they ran on: drop them when it changes.
-  context.subscriptions.push(
-    vscode.workspace.onDidChangeTextDocument((event) => {
-      if (testDiagnostics.has(event.document.uri) && event.contentChanges.length > 0)
-        testDiagnostics.delete(event.document.uri);
-    }),
-  );
 }
 
 export async function deactivate(): Promise<void> {
