@@ -75,6 +75,13 @@ export async function benchMetrics(): Promise<BenchResult[]> {
     for (const r of results) record(r);
     perRequest.push(Number(process.hrtime.bigint() - started) / 1000 / results.length);
   }
+  // One route and model over and over (a service with one hot route).
+  const one: number[] = [];
+  for (let round = 0; round < 30; round++) {
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < results.length; i++) record(results[0]!);
+    one.push(Number(process.hrtime.bigint() - started) / 1000 / results.length);
+  }
   const scrape: number[] = [];
   const text = await metricsText();
   for (let round = 0; round < 20; round++) {
@@ -86,6 +93,7 @@ export async function benchMetrics(): Promise<BenchResult[]> {
     summarise('metrics: record one request (outcome, provider call, HTTP)', 'µs', perRequest, {
       note: `labels over ${ROUTES} routes × ${MODELS} models`,
     }),
+    summarise('metrics: record one request, always the same route and model', 'µs', one, {}),
     summarise(`metrics: GET /metrics text, ${ROUTES} routes × ${MODELS} models`, 'ms', scrape, {
       target: '≤ 50 ms',
       note: `${Math.round(text.length / 1024)} KiB, ${text.split('\n').length} lines`,
