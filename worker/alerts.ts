@@ -12,6 +12,8 @@ import { budgetAlerts, DEFAULT_THRESHOLDS, type AlertsConfig } from '../operatio
 import { budgetStatus } from '../store/budget-status.js';
 import type { Store } from '../store/types.js';
 
+const MAX_REMEMBERED = 10_000;
+
 export interface AlertWatcher {
   /** One check now (the timer calls it too). */
   check(): Promise<void>;
@@ -36,7 +38,10 @@ export function startAlertWatcher(options: {
   });
 
   const thresholds = config.thresholds ?? DEFAULT_THRESHOLDS;
-  /** Workflow ids started (or found started) by this watcher: not asked again. */
+  /**
+   * Workflow ids started (or found started) by this watcher: not asked again. Forgotten past
+   * {@link MAX_REMEMBERED} (asking Temporal again is harmless: it refuses the duplicate).
+   */
   const handed = new Set<string>();
   let running: Promise<void> | undefined;
 
@@ -66,6 +71,7 @@ export function startAlertWatcher(options: {
         } catch (err) {
           if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
         }
+        if (handed.size >= MAX_REMEMBERED) handed.clear();
         handed.add(workflowId);
       }
     }
