@@ -118,6 +118,13 @@ const httpSeconds = new Histogram({
   registers,
 });
 
+const alertTries = new Counter({
+  name: 'switchyard_alert_deliveries_total',
+  help: 'Tries to deliver an alert to a webhook, by webhook, alert kind and outcome (delivered, refused: the webhook answered non-2xx or could not be reached, invalid: it cannot be called).',
+  labelNames: ['webhook', 'kind', 'outcome'] as const,
+  registers,
+});
+
 // ---------------------------------------------------------------------------------------------
 // Recording
 
@@ -173,6 +180,15 @@ export function recordProviderCall(
   providerSeconds.observe({ provider, model, outcome: outcome.kind }, outcome.ms / 1000);
   if (outcome.kind === 'error')
     providerErrors.inc({ provider, model, class: outcome.errorClass ?? 'unknown' });
+}
+
+/** One try to deliver an alert (activities/alerts.ts). */
+export function recordAlertTry(
+  webhook: string,
+  kind: string,
+  outcome: 'delivered' | 'refused' | 'invalid',
+): void {
+  alertTries.inc({ webhook, kind, outcome });
 }
 
 /** Requests the sweep recorded as interrupted. */

@@ -26,6 +26,7 @@ import {
 import { SwitchyardClient } from '../../client/index.js';
 import { alerts, type AlertRow } from '../../cli/commands/alerts.js';
 import { sign } from '../../operations/alerts.js';
+import { parseMetrics, sumBy } from './prometheus.js';
 
 const POLICY = `
 import "catalog.policy"
@@ -113,10 +114,12 @@ alerts:
       '--task-queue',
       taskQueue,
       '--no-watch',
+      '--metrics-port',
+      '0',
     ],
     { env: { ALERT_SECRET: SECRET, SWITCHYARD_STORE: '' } },
   );
-  await worker.waitFor(/switchyard worker ready/, 90_000);
+  await worker.waitFor(/metrics \(Prometheus\): (http:\S+)/, 90_000);
   client = await SwitchyardClient.connect({ address: temporalAddress(), taskQueue });
 }, 120_000);
 
@@ -222,6 +225,17 @@ it('each alert reaches each webhook exactly once, signed; a bad URL is reported,
     );
     fs.writeFileSync(path.join(dump, 'alert-slack.txt'), `${slack[0]!.body}\n`);
   }
+  // Every try is counted in the worker's metrics.
+  const metricsUrl = /metrics \(Prometheus\): (http:\S+)/.exec(worker.stdout)![1]!;
+  const samples = parseMetrics(await (await fetch(metricsUrl)).text());
+  expect(
+    Object.fromEntries(sumBy(samples, 'switchyard_alert_deliveries_total', ['webhook', 'outcome'])),
+  ).toEqual({
+    [`${hooks.flaky}|refused`]: 4,
+    [`${hooks.flaky}|delivered`]: 2,
+    [`${hooks.slack}|delivered`]: 2,
+    [`${hooks.bad}|invalid`]: 2,
+  });
   // The worker goes on.
   expect(worker.child.exitCode).toBeNull();
   const after = await (await client.start(request(uniqueName('after'), 'watched', { team: 'ops' }))).result();
