@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 VERSION=4.100.3
 dir=.code-server
 entry="$dir/node_modules/code-server/out/node/entry.js"
+# code-server writes a default config.yaml on any start: keep it in the folder, not in ~/.config.
+export XDG_CONFIG_HOME="$PWD/$dir/.config"
 if [ -f "$dir/.installed-$VERSION" ] && node "$entry" --version >/dev/null 2>&1; then
   echo "code-server $VERSION already in $dir"
   exit 0
