@@ -15,7 +15,7 @@
  * that holds its write is done, so nothing is answered before it is as durable as before. A COMMIT
  * that fails rejects every write of the batch (none was made). Measured with the front door's
  * direct runner at 32 concurrent requests: about 22 writes per COMMIT, the request's CPU 1.20 →
- * 0.70 ms (docs/store.md "Group commit").
+ * 0.70 ms (docs/store.md "Durability and group commit").
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
