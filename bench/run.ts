@@ -11,6 +11,7 @@ import { benchStore } from './store.js';
 import { benchGovernance } from './governance.js';
 import { benchTemporal } from './temporal.js';
 import { benchFrontdoor, frontdoorFlags } from './frontdoor.js';
+import { benchReplay } from './replay.js';
 import { benchMetrics } from './metrics.js';
 
 export interface BenchResult {
@@ -55,6 +56,7 @@ const suites: [string, () => Promise<BenchResult[]>][] = [
   ['store', benchStore],
   ['temporal', benchTemporal],
   ['governance', benchGovernance],
+  ['replay', benchReplay],
   ['metrics', benchMetrics],
   // Flags after the suite's name: `npx tsx bench/run.ts frontdoor --quick --profile`.
   ['frontdoor', () => benchFrontdoor(frontdoorFlags())],

@@ -383,5 +383,5 @@ describe.each(BACKENDS.map((b) => [b.name, b] as const))('%s', (_name, backend: 
     const verify = spawnCli(['audit', 'verify', '--store', storeUrl]);
     expect(await verify.exited).toBe(0);
     expect(verify.stdout).toMatch(/10 records/);
-  }, 60_000);
+  }, 180_000);
 });
