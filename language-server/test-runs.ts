@@ -19,13 +19,12 @@ import {
   DiagnosticTag,
   type Range,
 } from 'vscode-languageserver';
-import { compileTest, coverageSites, type CompileError, type SourceSite } from '../dsl/compiler/index.js';
+import { coverageSites, type SourceSite } from '../dsl/compiler/index.js';
 import { type Document, isCondition, isExpect, type Policy } from '../dsl/generated/ast.js';
 import { importClosure } from '../dsl/scope-provider.js';
 import type { SwitchyardLspServices } from '../dsl/lsp/module.js';
 import { addCoverage, type CoverageHits, coverageItems, coverageTotals } from '../plan/coverage.js';
 import type { Plan } from '../plan/types.js';
-import { runTest } from '../plan/testing.js';
 import {
   type PolicyCoverageInfo,
   RunFileTestsCommand,
@@ -34,7 +33,7 @@ import {
   type TestResultInfo,
   type TestRunResult,
 } from './protocol.js';
-import { compileDocument, headerRange, summaryOf } from './workspace-requests.js';
+import { compileDocument, headerRange, runTestBlock } from './workspace-requests.js';
 
 interface TestState extends TestResultInfo {
   /** Where a failure is shown: the test's `expect`, else its header. */
@@ -130,41 +129,20 @@ export class TestRuns {
     );
     if (name !== undefined && tests.length === 0) errors.push(`no test "${name}" in this file`);
     for (const test of tests) {
-      const range = headerRange(test);
-      const expectNode = test.items.find(isExpect);
-      const expectRange = expectNode?.$cstNode?.range ?? range;
-      let state: TestState;
-      try {
-        const testCase = compileTest(test);
-        const plan = compiled.allPlans.get(testCase.policy);
-        if (!plan) {
-          errors.push(`test "${test.name}": no plan for policy ${testCase.policy}`);
-          continue;
-        }
-        const outcome = runTest(plan, testCase);
+      const block = runTestBlock(compiled, test);
+      if ('error' in block) {
+        errors.push(block.error);
+        continue;
+      }
+      let expectRange = block.result.range;
+      if (block.ran) {
+        const { plan, testCase, outcome } = block.ran;
         let planHits = hits.get(plan.name);
         if (planHits === undefined) hits.set(plan.name, (planHits = new Map()));
         addCoverage(plan, testCase.request, outcome.result, planHits);
-        state = {
-          name: test.name,
-          range,
-          expectRange,
-          passed: outcome.passed,
-          summary: summaryOf(outcome),
-          failures: outcome.failures,
-        };
-      } catch (error) {
-        const failure = error as { errors?: CompileError[] };
-        if (!failure.errors) throw error;
-        state = {
-          name: test.name,
-          range,
-          expectRange: range,
-          passed: false,
-          summary: 'cannot run',
-          failures: failure.errors.map((e) => e.message),
-        };
+        expectRange = test.items.find(isExpect)?.$cstNode?.range ?? expectRange;
       }
+      const state: TestState = { ...block.result, expectRange };
       run.tests.set(test.name, state);
       const { expectRange: _, ...info } = state;
       results.push(info);

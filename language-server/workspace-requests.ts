@@ -78,6 +78,41 @@ export function summaryOf(outcome: TestOutcome): string {
   return `${result.status}: ${result.reason ?? ''}`;
 }
 
+/**
+ * One test block run against its policy's plan: its result (a test that does not compile is a
+ * failed result, `cannot run`), with the plan, request and outcome when it ran; `error` when its
+ * policy has no plan.
+ */
+export type TestBlockRun =
+  | {
+      result: TestResult;
+      ran?: { plan: Plan; testCase: ReturnType<typeof compileTest>; outcome: TestOutcome };
+    }
+  | { error: string };
+
+export function runTestBlock(compiled: Pick<CompiledDocument, 'allPlans'>, test: Test): TestBlockRun {
+  const range = headerRange(test);
+  try {
+    const testCase = compileTest(test);
+    const plan = compiled.allPlans.get(testCase.policy);
+    if (!plan) return { error: `test "${test.name}": no plan for policy ${testCase.policy}` };
+    const outcome = runTest(plan, testCase);
+    const result = {
+      name: test.name,
+      range,
+      passed: outcome.passed,
+      summary: summaryOf(outcome),
+      failures: outcome.failures,
+    };
+    return { result, ran: { plan, testCase, outcome } };
+  } catch (error) {
+    const failure = error as { errors?: CompileError[] };
+    if (!failure.errors) throw error;
+    const failures = failure.errors.map((e) => e.message);
+    return { result: { name: test.name, range, passed: false, summary: 'cannot run', failures } };
+  }
+}
+
 /** Runs the test blocks of one document against the plans of their policies. */
 export function runDocumentTests(
   services: SwitchyardServices,
@@ -89,32 +124,9 @@ export function runDocumentTests(
   const errors: string[] = [];
   for (const test of (document.parseResult.value as Document).tests) {
     if (!test.$cstNode) continue;
-    try {
-      const testCase = compileTest(test);
-      const plan = compiled.allPlans.get(testCase.policy);
-      if (!plan) {
-        errors.push(`test "${test.name}": no plan for policy ${testCase.policy}`);
-        continue;
-      }
-      const outcome = runTest(plan, testCase);
-      results.push({
-        name: test.name,
-        range: headerRange(test),
-        passed: outcome.passed,
-        summary: summaryOf(outcome),
-        failures: outcome.failures,
-      });
-    } catch (error) {
-      const failure = error as { errors?: CompileError[] };
-      if (!failure.errors) throw error;
-      results.push({
-        name: test.name,
-        range: headerRange(test),
-        passed: false,
-        summary: 'cannot run',
-        failures: failure.errors.map((e) => e.message),
-      });
-    }
+    const run = runTestBlock(compiled, test);
+    if ('error' in run) errors.push(run.error);
+    else results.push(run.result);
   }
   return { results, errors };
 }
