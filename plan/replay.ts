@@ -24,7 +24,7 @@ import { formatDollars } from './money.js';
 import { requestOfFacts } from './request.js';
 import type { RoutingFacts } from './request.js';
 import type { ChainEntry, Decision } from './trace.js';
-import type { BudgetLimit, BudgetPlan, Condition, InferenceRequest, Message, Plan, Value } from './types.js';
+import type { BudgetLimit, BudgetPlan, Condition, InferenceRequest, Message, Plan } from './types.js';
 import { windowEnd, windowStart } from './windows.js';
 
 /** One audit record as replay reads it (the store's replay columns: store/audit.ts). */
@@ -250,9 +250,11 @@ export interface ReplayOptions {
   list?: number;
 }
 
-/** The request fields that `plan`'s route and `require` conditions read (`tag.NAME` for tags). */
-export function conditionFields(plan: Plan): Set<string> {
-  const fields = new Set<string>();
+/** Every comparison (`compare`, `in`) of `plan`'s route and `require` conditions, in order. */
+function forEachComparison(
+  plan: Plan,
+  visit: (leaf: Extract<Condition, { op: 'compare' | 'in' }>) => void,
+): void {
   const walk = (condition: Condition): void => {
     switch (condition.op) {
       case 'and':
@@ -264,7 +266,7 @@ export function conditionFields(plan: Plan): Set<string> {
         return;
       case 'compare':
       case 'in':
-        fields.add(condition.field);
+        visit(condition);
         return;
       default:
         return;
@@ -272,36 +274,24 @@ export function conditionFields(plan: Plan): Set<string> {
   };
   for (const route of plan.routes) walk(route.when);
   for (const rule of plan.requires) if (rule.when !== null) walk(rule.when);
+}
+
+/** The request fields that `plan`'s route and `require` conditions read (`tag.NAME` for tags). */
+export function conditionFields(plan: Plan): Set<string> {
+  const fields = new Set<string>();
+  forEachComparison(plan, (leaf) => fields.add(leaf.field));
   return fields;
 }
 
 /** The input-token counts at which `plan`'s decisions can differ (see the module's notes). */
 export function inputTokenCuts(plan: Plan): number[] {
   const cuts = new Set<number>();
-  const add = (value: Value): void => {
-    if (value.kind === 'tokens') cuts.add(value.value);
-  };
-  const walk = (condition: Condition): void => {
-    switch (condition.op) {
-      case 'and':
-      case 'or':
-        for (const arg of condition.args) walk(arg);
-        return;
-      case 'not':
-        walk(condition.arg);
-        return;
-      case 'compare':
-        if (condition.field === 'input.tokens') add(condition.value);
-        return;
-      case 'in':
-        if (condition.field === 'input.tokens') for (const value of condition.values) add(value);
-        return;
-      default:
-        return;
+  forEachComparison(plan, (leaf) => {
+    if (leaf.field !== 'input.tokens') return;
+    for (const value of leaf.op === 'compare' ? [leaf.value] : leaf.values) {
+      if (value.kind === 'tokens') cuts.add(value.value);
     }
-  };
-  for (const route of plan.routes) walk(route.when);
-  for (const rule of plan.requires) if (rule.when !== null) walk(rule.when);
+  });
   for (const guard of plan.guards) if (guard.maxInput !== null) cuts.add(guard.maxInput);
   return [...cuts].sort((a, b) => a - b);
 }
